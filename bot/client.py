@@ -1,0 +1,142 @@
+"""The bot: a `commands.Bot` that owns the database, the scheduler and the cogs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import pkgutil
+from datetime import datetime
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+import cogs
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.crypto import Cipher, verify_key
+from bot.db import Database
+from bot.errors import Refusal, log_failure
+from bot.permissions import invite_url, required_intents
+from bot.scheduler import JobScheduler
+from bot.storage.groups import roster_standing
+
+log = logging.getLogger(__name__)
+
+GENERIC_FAILURE = "Something went wrong on my side; nothing was changed. Please try again."
+
+
+def extension_names() -> list[str]:
+    """Every module in `cogs/` is an extension (one per capability)."""
+    return sorted(
+        f"cogs.{module.name}"
+        for module in pkgutil.iter_modules(cogs.__path__)
+        if not module.name.startswith("_")
+    )
+
+
+class BalintTree(app_commands.CommandTree["BalintBot"]):
+    async def on_error(
+        self, interaction: discord.Interaction[BalintBot], error: app_commands.AppCommandError
+    ) -> None:
+        original = getattr(error, "original", error)
+        if isinstance(original, Refusal):
+            message = original.message
+        elif isinstance(error, app_commands.CheckFailure | app_commands.TransformerError):
+            message = str(error)
+        else:
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log_failure(log, f"/{command}", original)
+            message = GENERIC_FAILURE
+        await send_ephemeral(interaction, message)
+
+
+async def send_ephemeral(interaction: discord.Interaction[Any], message: str) -> None:
+    """Answer privately, whether or not the interaction was answered already."""
+    mentions = discord.AllowedMentions.none()
+    if interaction.response.is_done():
+        await interaction.followup.send(message, ephemeral=True, allowed_mentions=mentions)
+    else:
+        await interaction.response.send_message(message, ephemeral=True, allowed_mentions=mentions)
+
+
+class BalintBot(commands.Bot):
+    def __init__(self, settings: Settings, *, clock: Clock | None = None, **options: Any) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=required_intents(),
+            help_command=None,
+            tree_cls=BalintTree,
+            # Nobody is pinged unless a message names them explicitly.
+            allowed_mentions=discord.AllowedMentions.none(),
+            **options,
+        )
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.cipher = Cipher(settings.encryption_key)
+        self.started_at: datetime = self.clock.now()
+        self._database: Database | None = None
+        self._scheduler: JobScheduler | None = None
+
+    @property
+    def database(self) -> Database:
+        if self._database is None:
+            raise RuntimeError("the database is opened in setup_hook")
+        return self._database
+
+    @property
+    def scheduler(self) -> JobScheduler:
+        if self._scheduler is None:
+            raise RuntimeError("the scheduler is created in setup_hook")
+        return self._scheduler
+
+    async def roster_standing(self, guild_id: int | None, user_id: int) -> tuple[bool, bool]:
+        """(is a member of a group, leads a group) here; see `bot.storage.groups`."""
+        return await roster_standing(self.database, guild_id, user_id)
+
+    async def setup_hook(self) -> None:
+        self._database = await Database.open(self.settings.database_path)
+        await self._database.migrate()
+        await verify_key(self._database, self.cipher)
+        self._scheduler = JobScheduler(self._database, self.clock)
+        # Extensions register their job handlers, persistent views and commands here.
+        for name in extension_names():
+            await self.load_extension(name)
+        await self._scheduler.start()
+        await self.sync_commands()
+        assert self.application_id is not None
+        log.info("invite the bot with: %s", invite_url(self.application_id))
+
+    async def sync_commands(self) -> None:
+        """Sync application commands (to DEV_GUILD_ID when set, which is instant), skipping
+        the call when they are unchanged since the last sync, to spare Discord's limits."""
+        guild = None
+        if self.settings.dev_guild_id is not None:
+            guild = discord.Object(self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        meta_key = f"commands_synced:{guild.id if guild else 'global'}"
+        if await self.database.scalar("SELECT value FROM meta WHERE key = ?", (meta_key,)) == (
+            digest
+        ):
+            log.info("application commands unchanged; not syncing")
+            return
+        synced = await self.tree.sync(guild=guild)
+        async with self.database.transaction() as connection:
+            await connection.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (meta_key, digest),
+            )
+        log.info("synced %d application commands %s", len(synced), meta_key.split(":")[1])
+
+    async def close(self) -> None:
+        if self._scheduler is not None:
+            await self._scheduler.stop()
+        await super().close()
+        if self._database is not None:
+            await self._database.close()
+            self._database = None

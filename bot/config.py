@@ -1,0 +1,148 @@
+"""Configuration: environment variables (and `.env`) into one typed, validated object.
+
+Every problem is reported as a `ConfigError` whose message is one line a non-programmer
+can act on; `bot.__main__` prints it and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# A bot token is three base64url parts separated by dots: user id, timestamp, HMAC.
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{17,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}$")
+KEY_BYTES = 32  # AES-256-GCM
+
+
+class ConfigError(Exception):
+    """A configuration problem, explained in one line."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str = field(repr=False)
+    database_path: Path
+    encryption_key: bytes = field(repr=False)
+    dev_guild_id: int | None = None
+    log_level: str = "INFO"
+    key_was_generated: bool = False
+
+
+def encode_key(key: bytes) -> str:
+    return base64.urlsafe_b64encode(key).decode("ascii")
+
+
+def decode_key(text: str) -> bytes:
+    """Parse ENCRYPTION_KEY: 32 random bytes, URL-safe base64 (44 characters)."""
+    try:
+        key = base64.urlsafe_b64decode(text.strip().encode("ascii"))
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raise ConfigError(
+            "ENCRYPTION_KEY is not valid URL-safe base64; "
+            "remove it to have a new one generated, or restore the backed-up key"
+        ) from None
+    if len(key) != KEY_BYTES:
+        raise ConfigError(
+            f"ENCRYPTION_KEY must decode to {KEY_BYTES} bytes, not {len(key)}; "
+            "remove it to have a new one generated, or restore the backed-up key"
+        )
+    return key
+
+
+def key_file_for(database_path: Path) -> Path:
+    """Where a generated key is kept when ENCRYPTION_KEY is not set: beside the database."""
+    return database_path.with_name(database_path.name + ".key")
+
+
+def _check_database_path(path: Path) -> None:
+    if path.exists():
+        if path.is_dir():
+            raise ConfigError(f"DATABASE_PATH {path} is a directory, not a file")
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise ConfigError(f"DATABASE_PATH {path} cannot be read and written by this user")
+        return
+    parent = path.parent if str(path.parent) else Path()
+    if not parent.is_dir():
+        raise ConfigError(f"DATABASE_PATH {path}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"DATABASE_PATH {path}: the folder {parent} is not writable")
+
+
+def _load_or_create_key(env: Mapping[str, str], database_path: Path) -> tuple[bytes, bool]:
+    text = env.get("ENCRYPTION_KEY", "").strip()
+    if text:
+        return decode_key(text), False
+    key_file = key_file_for(database_path)
+    if key_file.exists():
+        try:
+            return decode_key(key_file.read_text(encoding="ascii")), False
+        except (OSError, UnicodeDecodeError):
+            raise ConfigError(f"the key file {key_file} cannot be read") from None
+    key = secrets.token_bytes(KEY_BYTES)
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(encode_key(key) + "\n")
+    except OSError as error:
+        raise ConfigError(f"cannot write a new key file {key_file}: {error.strerror}") from None
+    return key, True
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the configuration; raise `ConfigError` with one line on a problem.
+
+    With `env` omitted, `.env` in the working directory is loaded first (real environment
+    variables win over it).
+    """
+    if env is None:
+        from dotenv import load_dotenv
+
+        load_dotenv(override=False)
+        env = os.environ
+
+    token = env.get("DISCORD_TOKEN", "").strip()
+    if not token:
+        raise ConfigError(
+            "DISCORD_TOKEN is not set; copy config.example.env to .env and fill it in"
+        )
+    if not _TOKEN_SHAPE.match(token):
+        raise ConfigError(
+            "DISCORD_TOKEN does not look like a bot token (three parts separated by dots); "
+            "copy it again from the Developer Portal, Bot page"
+        )
+
+    database_path = Path(env.get("DATABASE_PATH", "").strip() or "balint.db")
+    _check_database_path(database_path)
+
+    dev_guild_text = env.get("DEV_GUILD_ID", "").strip()
+    dev_guild_id: int | None = None
+    if dev_guild_text:
+        if not dev_guild_text.isdigit():
+            raise ConfigError(
+                f"DEV_GUILD_ID must be a server id (digits only), not {dev_guild_text!r}"
+            )
+        dev_guild_id = int(dev_guild_text)
+
+    log_level = (env.get("LOG_LEVEL", "").strip() or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
+
+    key, generated = _load_or_create_key(env, database_path)
+    return Settings(
+        token=token,
+        database_path=database_path,
+        encryption_key=key,
+        dev_guild_id=dev_guild_id,
+        log_level=log_level,
+        key_was_generated=generated,
+    )

@@ -1,0 +1,160 @@
+"""The database: one aiosqlite connection, WAL, foreign keys, numbered SQL migrations.
+
+All writes go through `Database.transaction()`, which serialises them on the one
+connection (aiosqlite shares a connection between coroutines, so an unserialised write
+would silently join another coroutine's transaction). Each user action is one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+BUSY_TIMEOUT_MS = 5000
+
+
+class DatabaseError(Exception):
+    """The database cannot be used; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def bundled_migrations() -> list[Migration]:
+    """The migrations shipped in `bot/migrations`, in version order."""
+    found: list[Migration] = []
+    for entry in resources.files("bot.migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda migration: migration.version)
+    versions = [migration.version for migration in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise DatabaseError(f"migration files are not numbered 1..n without gaps: {versions}")
+    return found
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a migration into statements so they can run inside one transaction.
+
+    (`executescript` would commit first, so a failed migration could be half applied.)
+    """
+    statements: list[str] = []
+    current: list[str] = []
+    for line in script.splitlines(keepends=True):
+        current.append(line)
+        candidate = "".join(current)
+        if sqlite3.complete_statement(candidate):
+            if candidate.strip():
+                statements.append(candidate.strip())
+            current = []
+    rest = "".join(current).strip()
+    if rest and not all(
+        line.strip().startswith("--") or not line.strip() for line in rest.splitlines()
+    ):
+        raise DatabaseError(f"incomplete SQL statement at the end of a migration: {rest[:60]!r}")
+    return statements
+
+
+class Database:
+    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+        self._connection = connection
+        self.path = path
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> Database:
+        try:
+            connection = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as error:
+            raise DatabaseError(f"cannot open the database {path}: {error}") from None
+        connection.row_factory = sqlite3.Row
+        database = cls(connection, path)
+        try:
+            await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = await database.scalar("PRAGMA journal_mode = WAL")
+            if str(mode).lower() != "wal" and str(path) != ":memory:":
+                raise DatabaseError(f"the database {path} cannot use WAL mode (got {mode})")
+            await connection.execute("PRAGMA foreign_keys = ON")
+            await connection.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as error:
+            await connection.close()
+            raise DatabaseError(f"the database {path} is unreadable: {error}") from None
+        except DatabaseError:
+            await connection.close()
+            raise
+        return database
+
+    async def close(self) -> None:
+        await self._connection.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction (BEGIN IMMEDIATE: the write lock is taken up front, so
+        two processes on one file serialise instead of failing halfway)."""
+        async with self._lock:
+            await self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._connection
+            except BaseException:
+                await self._connection.execute("ROLLBACK")
+                raise
+            else:
+                await self._connection.execute("COMMIT")
+
+    async def fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        async with self._lock, self._connection.execute(sql, parameters) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchone(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Row | None:
+        async with self._lock, self._connection.execute(sql, parameters) as cursor:
+            return await cursor.fetchone()
+
+    async def scalar(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
+        row = await self.fetchone(sql, parameters)
+        return None if row is None else row[0]
+
+    async def schema_version(self) -> int:
+        return int(await self.scalar("PRAGMA user_version"))
+
+    async def migrate(self, migrations: Iterable[Migration] | None = None) -> int:
+        """Apply the pending migrations, each in its own transaction together with the new
+        schema version, so a failure leaves the previous version intact. Returns the
+        version reached. Refuses a database written by a newer build."""
+        known = list(migrations) if migrations is not None else bundled_migrations()
+        latest = known[-1].version if known else 0
+        try:
+            current = await self.schema_version()
+        except sqlite3.DatabaseError as error:
+            raise DatabaseError(f"the database {self.path} is unreadable: {error}") from None
+        if current > latest:
+            raise DatabaseError(
+                f"the database {self.path} was written by a newer version of the bot "
+                f"(schema {current}; this version knows up to {latest}); upgrade the bot"
+            )
+        for migration in known:
+            if migration.version <= current:
+                continue
+            try:
+                async with self.transaction() as connection:
+                    for statement in split_statements(migration.sql):
+                        await connection.execute(statement)
+                    await connection.execute(f"PRAGMA user_version = {migration.version:d}")
+            except sqlite3.Error as error:
+                raise DatabaseError(f"migration {migration.name} failed: {error}") from None
+            current = migration.version
+        return current

@@ -1,0 +1,1 @@
+"""One storage module per aggregate: plain SQL through `bot.db.Database`."""

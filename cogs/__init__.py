@@ -1,0 +1,1 @@
+"""One extension per capability; every module here is loaded at start."""
