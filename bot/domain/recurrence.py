@@ -96,7 +96,8 @@ _COMMON_ZONES: Final = (
 )
 _SIMILARITY_CUTOFF: Final = 0.6
 _LOCAL_START_PATTERN: Final = re.compile(
-    r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})[ T]+(?P<hour>\d{1,2}):(?P<minute>\d{2})"
+    r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})[ T]+(?P<hour>\d{1,2}):(?P<minute>\d{2})",
+    re.ASCII,
 )
 
 
@@ -244,15 +245,16 @@ def suggest_zones(text: str, limit: int = 25) -> list[str]:
 
 def _ranked_matches(query: str) -> Iterator[str]:
     """Zone names matching `query` tier by tier; similarity is computed only if needed."""
-    names = _zone_names()
-    folded = _zones_by_folded_name()
-    if query in folded:
-        yield folded[query]
-    yield from (name for name in names if _fold(name).startswith(query))
+    by_folded_name = _zones_by_folded_name()
+    if query in by_folded_name:
+        yield by_folded_name[query]
+    yield from (name for folded, name in by_folded_name.items() if folded.startswith(query))
     yield from (
-        name for name in names if any(part.startswith(query) for part in _fold(name).split("/"))
+        name
+        for folded, name in by_folded_name.items()
+        if any(part.startswith(query) for part in folded.split("/"))
     )
-    yield from (name for name in names if query in _fold(name))
+    yield from (name for folded, name in by_folded_name.items() if query in folded)
     yield from _similar_zone_names(query)
 
 
@@ -260,8 +262,7 @@ def _similar_zone_names(query: str) -> list[str]:
     """Names resembling `query` as a whole or in their last part, most similar first."""
     query_last_part = query.rsplit("/", 1)[-1]
     scored: list[tuple[float, int, str]] = []
-    for position, name in enumerate(_zone_names()):
-        folded = _fold(name)
+    for position, (folded, name) in enumerate(_zones_by_folded_name().items()):
         similarity = max(
             difflib.SequenceMatcher(None, query, folded).ratio(),
             difflib.SequenceMatcher(None, query_last_part, folded.rsplit("/", 1)[-1]).ratio(),
@@ -284,6 +285,7 @@ def _zone_names() -> tuple[str, ...]:
 
 @cache
 def _zones_by_folded_name() -> dict[str, str]:
+    """Canonical names keyed by their case-folded spelling, in `_zone_names` order."""
     return {_fold(name): name for name in _zone_names()}
 
 
