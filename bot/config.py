@@ -45,7 +45,7 @@ def encode_key(key: bytes) -> str:
 def decode_key(text: str) -> bytes:
     """Parse ENCRYPTION_KEY: 32 random bytes, URL-safe base64 (44 characters)."""
     try:
-        key = base64.urlsafe_b64decode(text.strip().encode("ascii"))
+        key = base64.b64decode(text.strip().encode("ascii"), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError, UnicodeEncodeError):
         raise ConfigError(
             "ENCRYPTION_KEY is not valid URL-safe base64; "
@@ -107,7 +107,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if env is None:
         from dotenv import load_dotenv
 
-        load_dotenv(override=False)
+        load_dotenv(Path.cwd() / ".env", override=False)
         env = os.environ
 
     token = env.get("DISCORD_TOKEN", "").strip()

@@ -107,14 +107,28 @@ class Database:
         """One write transaction (BEGIN IMMEDIATE: the write lock is taken up front, so
         two processes on one file serialise instead of failing halfway)."""
         async with self._lock:
-            await self._connection.execute("BEGIN IMMEDIATE")
             try:
+                await self._control("BEGIN IMMEDIATE")
                 yield self._connection
             except BaseException:
-                await self._connection.execute("ROLLBACK")
+                if self._connection.in_transaction:
+                    await self._control("ROLLBACK")
                 raise
             else:
-                await self._connection.execute("COMMIT")
+                await self._control("COMMIT")
+
+    async def _control(self, statement: str) -> None:
+        """Run BEGIN/COMMIT/ROLLBACK to completion even if the caller is cancelled.
+
+        aiosqlite runs statements on a worker thread; a cancelled await does not stop the
+        statement, it only stops us waiting for it, which would leave the shared
+        connection inside a transaction nobody owns."""
+        pending = asyncio.ensure_future(self._connection.execute(statement))
+        try:
+            await asyncio.shield(pending)
+        except asyncio.CancelledError:
+            await pending
+            raise
 
     async def fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[sqlite3.Row]:
         async with self._lock, self._connection.execute(sql, parameters) as cursor:

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
+STOP_GRACE = timedelta(seconds=10)
 _WAKE_JOB_ID = "wake"
 
 
@@ -69,6 +70,7 @@ class JobScheduler:
         self._idle = asyncio.Event()
         self._idle.set()
         self._wakes: set[asyncio.Task[Any]] = set()
+        self._stopping = False
         clock.on_change(self._rearm_soon)
 
     # -- registration and queueing -------------------------------------------------
@@ -130,11 +132,16 @@ class JobScheduler:
         self.rearm()
 
     async def stop(self) -> None:
+        """Stop claiming jobs, let the job in hand finish, then stop the timer.
+
+        (Shutting APScheduler down first would cancel a handler halfway through a send;
+        its lease would make it retried, but finishing it is cleaner.)"""
+        self._stopping = True
+        if self._wakes:
+            await asyncio.wait(set(self._wakes), timeout=STOP_GRACE.total_seconds())
         if self._apscheduler is not None:
             self._apscheduler.shutdown(wait=False)
             self._apscheduler = None
-        if self._wakes:
-            await asyncio.gather(*self._wakes, return_exceptions=True)
 
     # -- waking --------------------------------------------------------------------
 
@@ -143,7 +150,7 @@ class JobScheduler:
 
     def rearm(self) -> None:
         """Wake up soon to look at the database (cheap; the lookup happens in the wake)."""
-        if self._apscheduler is None:
+        if self._apscheduler is None or self._stopping:
             return
         self._idle.clear()
         self._wake_in(timedelta(0))
@@ -181,12 +188,12 @@ class JobScheduler:
             self._idle.set()
             return
         delay = next_at - self._clock.now()
-        if delay <= timedelta(0):
+        if delay <= timedelta(0) and not self._stopping:
             self._wake_in(timedelta(0))
             return
         # Nothing is due now: the bot is idle until real time catches up with next_at.
         self._idle.set()
-        if self._apscheduler is not None:
+        if self._apscheduler is not None and not self._stopping:
             self._wake_in(delay)
 
     async def _next_due(self) -> datetime | None:
@@ -211,7 +218,7 @@ class JobScheduler:
         """Run every job due now, one at a time; returns how many handlers ran."""
         ran = 0
         async with self._run_lock:
-            while (job := await self._claim_next()) is not None:
+            while not self._stopping and (job := await self._claim_next()) is not None:
                 await self._run(job)
                 ran += 1
         return ran

@@ -94,7 +94,7 @@ _COMMON_ZONES: Final = (
     "Africa/Johannesburg",
     "UTC",
 )
-_SIMILARITY_CUTOFF: Final = 0.6
+_SIMILARITY_CUTOFF: Final = 0.7
 _LOCAL_START_PATTERN: Final = re.compile(
     r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})[ T]+(?P<hour>\d{1,2}):(?P<minute>\d{2})",
     re.ASCII,
@@ -498,6 +498,8 @@ __all__ = [
     "format_when",
     "parse_local_start",
     "parse_repeat",
+    "parse_zone",
     "plan_series",
     "suggest_zones",
+    "validate_duration",
 ]

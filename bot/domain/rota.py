@@ -1,0 +1,274 @@
+"""The fair presenter rotation.
+
+At every Balint session one member presents a case. Who presents is decided by a rule
+the whole group can check, so that nobody feels singled out or passed over:
+
+1. the member who has presented least in this term,
+2. then least ever,
+3. then the one whose nearest presentation is farthest away from this session (never
+   presented counts as farthest). With nothing planned after the session this is simply
+   "longest since last presenting"; it also keeps a member with a slot booked soon
+   afterwards from presenting twice in a row,
+4. then the lowest member id, so the result never depends on the order of input.
+
+Members away on the session's date, or who answered "Can't make it" for it, are skipped.
+Leaders and co-leaders facilitate and are never candidates: callers pass the roster's
+plain members only.
+
+A session a leader assigned by hand is locked: it keeps its presenter even if that
+member is away, and that presentation counts for the member from the start of the plan,
+not only once its date is reached. Counting it early is what keeps the rotation fair: a
+member locked into the fifth session is not also given the first while others wait.
+
+Everything here is pure: no clock, no storage, no Discord. Instants are aware datetimes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class RotaSession:
+    """A session that needs a presenter; `locked_presenter` is a leader's manual choice."""
+
+    id: int
+    starts_at: datetime
+    locked_presenter: int | None = None
+
+    def __post_init__(self) -> None:
+        _require_aware(self.starts_at, "RotaSession.starts_at")
+
+
+@dataclass(frozen=True, slots=True)
+class Presentation:
+    """A member presenting at a session that started (or starts) at `starts_at`."""
+
+    member_id: int
+    starts_at: datetime
+
+    def __post_init__(self) -> None:
+        _require_aware(self.starts_at, "Presentation.starts_at")
+
+
+@dataclass(frozen=True, slots=True)
+class Absence:
+    """A member away from `starts_at` to `ends_at`, both included.
+
+    A member is away for a session when the session's start falls in that range; the
+    caller decides how a range of dates typed by the member maps to instants.
+    """
+
+    member_id: int
+    starts_at: datetime
+    ends_at: datetime
+
+    def __post_init__(self) -> None:
+        _require_aware(self.starts_at, "Absence.starts_at")
+        _require_aware(self.ends_at, "Absence.ends_at")
+        if self.ends_at < self.starts_at:
+            raise ValueError("an absence cannot end before it starts")
+
+    def covers(self, instant: datetime) -> bool:
+        return self.starts_at <= instant <= self.ends_at
+
+
+@dataclass(frozen=True, slots=True)
+class SlotChange:
+    """The sessions a member newly presents at, and those they no longer present at."""
+
+    gained: frozenset[int]
+    lost: frozenset[int]
+
+
+def assign_presenters(
+    *,
+    members: Iterable[int],
+    sessions: Iterable[RotaSession],
+    history: Iterable[Presentation] = (),
+    absences: Iterable[Absence] = (),
+    declines: Mapping[int, Collection[int]] | None = None,
+    term_start: datetime | None = None,
+) -> dict[int, int | None]:
+    """A presenter (or None when nobody can) for every session, keyed by session id.
+
+    Sessions are filled in chronological order and each assignment counts as a
+    presentation for the sessions after it, so the rotation carries on through the plan
+    instead of giving every session to the same least-presented member. Locked sessions
+    keep their presenter. `history` holds the presentations already made; those at or
+    after `term_start` count for this term (all of them when `term_start` is None).
+    `declines` maps a session id to the members who answered "Can't make it".
+
+    The result is the same for the same input in any order. The returned dict lists the
+    sessions chronologically.
+    """
+    candidates = frozenset(members)
+    ordered = _chronological(sessions)
+    availability = _Availability(absences, declines)
+    tally = _Tally(term_start)
+    tally.record_all(history)
+    tally.record_all(
+        Presentation(session.locked_presenter, session.starts_at)
+        for session in ordered
+        if session.locked_presenter is not None
+    )
+    assignments: dict[int, int | None] = {}
+    for session in ordered:
+        if session.locked_presenter is not None:
+            assignments[session.id] = session.locked_presenter
+            continue
+        presenter = _choose_presenter(session, candidates, tally, availability)
+        assignments[session.id] = presenter
+        if presenter is not None:
+            tally.record(Presentation(presenter, session.starts_at))
+    return assignments
+
+
+def next_candidate(
+    session: RotaSession,
+    *,
+    members: Iterable[int],
+    sessions: Iterable[RotaSession],
+    assignments: Mapping[int, int | None],
+    history: Iterable[Presentation] = (),
+    absences: Iterable[Absence] = (),
+    declines: Mapping[int, Collection[int]] | None = None,
+    term_start: datetime | None = None,
+    exclude: Collection[int] = (),
+) -> int | None:
+    """Who should present at `session` instead of its current presenter, or None.
+
+    Used when a presenter cannot come: every other session keeps its presenter, and
+    those slots count as presentations (locked ones with their locked presenter), so the
+    stand-in is the member the rotation owes a turn most, preferring one whose own slot
+    is far from this date. Never returns the session's current presenter, nor anyone in
+    `exclude`, away, or who declined this session.
+    """
+    current = session.locked_presenter
+    if current is None:
+        current = assignments.get(session.id)
+    tally = _Tally(term_start)
+    tally.record_all(history)
+    for other in sessions:
+        if other.id == session.id:
+            continue
+        presenter = other.locked_presenter
+        if presenter is None:
+            presenter = assignments.get(other.id)
+        if presenter is not None:
+            tally.record(Presentation(presenter, other.starts_at))
+    candidates = frozenset(members) - frozenset(exclude) - {current}
+    return _choose_presenter(session, candidates, tally, _Availability(absences, declines))
+
+
+def slot_changes(
+    old: Mapping[int, int | None], new: Mapping[int, int | None]
+) -> dict[int, SlotChange]:
+    """For each member whose slots differ between two plans, what they gained and lost.
+
+    Keyed by member id; members whose slots are unchanged are left out, so the caller
+    tells exactly the people affected. A session missing from one plan counts as having
+    no presenter there (a cancelled session is a lost slot).
+    """
+    gained: defaultdict[int, set[int]] = defaultdict(set)
+    lost: defaultdict[int, set[int]] = defaultdict(set)
+    for session_id in old.keys() | new.keys():
+        before, after = old.get(session_id), new.get(session_id)
+        if before == after:
+            continue
+        if before is not None:
+            lost[before].add(session_id)
+        if after is not None:
+            gained[after].add(session_id)
+    return {
+        member: SlotChange(frozenset(gained[member]), frozenset(lost[member]))
+        for member in sorted(gained.keys() | lost.keys())
+    }
+
+
+def _choose_presenter(
+    session: RotaSession,
+    candidates: Iterable[int],
+    tally: _Tally,
+    availability: _Availability,
+) -> int | None:
+    available = (member for member in candidates if availability.can_present(member, session))
+    return min(available, key=lambda member: tally.rank(member, session.starts_at), default=None)
+
+
+def _chronological(sessions: Iterable[RotaSession]) -> list[RotaSession]:
+    ordered = sorted(sessions, key=lambda session: (session.starts_at, session.id))
+    ids = [session.id for session in ordered]
+    if len(ids) != len(set(ids)):
+        raise ValueError("each session may appear only once")
+    return ordered
+
+
+class _Availability:
+    """Who is away or has declined, looked up per member and session."""
+
+    def __init__(
+        self, absences: Iterable[Absence], declines: Mapping[int, Collection[int]] | None
+    ) -> None:
+        self._absences: defaultdict[int, list[Absence]] = defaultdict(list)
+        for absence in absences:
+            self._absences[absence.member_id].append(absence)
+        self._declines = declines or {}
+
+    def can_present(self, member: int, session: RotaSession) -> bool:
+        if member in self._declines.get(session.id, ()):
+            return False
+        return not any(absence.covers(session.starts_at) for absence in self._absences[member])
+
+
+class _Tally:
+    """Each member's presentations, and their place in the queue for a given session."""
+
+    def __init__(self, term_start: datetime | None) -> None:
+        if term_start is not None:
+            _require_aware(term_start, "term_start")
+        self._term_start = term_start
+        self._dates: defaultdict[int, list[datetime]] = defaultdict(list)
+
+    def record(self, presentation: Presentation) -> None:
+        self._dates[presentation.member_id].append(presentation.starts_at)
+
+    def record_all(self, presentations: Iterable[Presentation]) -> None:
+        for presentation in presentations:
+            self.record(presentation)
+
+    def rank(self, member: int, at: datetime) -> tuple[int, int, bool, timedelta, int]:
+        """Sort key: the member with the smallest key presents at a session at `at`.
+
+        In order: presentations this term, presentations ever, whether they ever
+        presented (never comes first), the distance to their nearest presentation
+        negated (farthest comes first), and the member id as the final tie-break.
+        """
+        dates = self._dates[member]
+        term_count = sum(1 for when in dates if self._in_term(when))
+        nearest = min((abs(when - at) for when in dates), default=None)
+        if nearest is None:
+            return (term_count, len(dates), False, timedelta(0), member)
+        return (term_count, len(dates), True, -nearest, member)
+
+    def _in_term(self, when: datetime) -> bool:
+        return self._term_start is None or when >= self._term_start
+
+
+def _require_aware(instant: datetime, what: str) -> None:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"{what} must be an aware datetime")
+
+
+__all__ = [
+    "Absence",
+    "Presentation",
+    "RotaSession",
+    "SlotChange",
+    "assign_presenters",
+    "next_candidate",
+    "slot_changes",
+]
