@@ -75,6 +75,7 @@ class Database:
         self._connection = connection
         self.path = path
         self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
 
     @classmethod
     async def open(cls, path: Path) -> Database:
@@ -106,7 +107,10 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction (BEGIN IMMEDIATE: the write lock is taken up front, so
         two processes on one file serialise instead of failing halfway)."""
+        if self._owner is not None and self._owner is asyncio.current_task():
+            raise RuntimeError("transactions do not nest")
         async with self._lock:
+            self._owner = asyncio.current_task()
             try:
                 await self._control("BEGIN IMMEDIATE")
                 yield self._connection
@@ -116,6 +120,8 @@ class Database:
                 raise
             else:
                 await self._control("COMMIT")
+            finally:
+                self._owner = None
 
     async def _control(self, statement: str) -> None:
         """Run BEGIN/COMMIT/ROLLBACK to completion even if the caller is cancelled.
@@ -130,12 +136,22 @@ class Database:
             await pending
             raise
 
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[None]:
+        """Reads wait for another task's transaction to end (so they never see its
+        uncommitted rows); inside the task's own transaction they run directly."""
+        if self._owner is not None and self._owner is asyncio.current_task():
+            yield
+            return
+        async with self._lock:
+            yield
+
     async def fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        async with self._lock, self._connection.execute(sql, parameters) as cursor:
+        async with self._reading(), self._connection.execute(sql, parameters) as cursor:
             return list(await cursor.fetchall())
 
     async def fetchone(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Row | None:
-        async with self._lock, self._connection.execute(sql, parameters) as cursor:
+        async with self._reading(), self._connection.execute(sql, parameters) as cursor:
             return await cursor.fetchone()
 
     async def scalar(self, sql: str, parameters: Sequence[Any] = ()) -> Any:

@@ -240,19 +240,18 @@ class _Tally:
         for presentation in presentations:
             self.record(presentation)
 
-    def rank(self, member: int, at: datetime) -> tuple[int, int, bool, timedelta, int]:
+    def rank(self, member: int, at: datetime) -> tuple[int, int, timedelta, int]:
         """Sort key: the member with the smallest key presents at a session at `at`.
 
-        In order: presentations this term, presentations ever, whether they ever
-        presented (never comes first), the distance to their nearest presentation
-        negated (farthest comes first), and the member id as the final tie-break.
+        In order: presentations this term, presentations ever, the distance to their
+        nearest presentation negated (farthest first), and the member id. Members who
+        never presented only tie with each other (their ever count is 0), so the
+        distance they are given does not matter: "never" is the longest by construction.
         """
         dates = self._dates[member]
         term_count = sum(1 for when in dates if self._in_term(when))
-        nearest = min((abs(when - at) for when in dates), default=None)
-        if nearest is None:
-            return (term_count, len(dates), False, timedelta(0), member)
-        return (term_count, len(dates), True, -nearest, member)
+        nearest = min((abs(when - at) for when in dates), default=timedelta(0))
+        return (term_count, len(dates), -nearest, member)
 
     def _in_term(self, when: datetime) -> bool:
         return self._term_start is None or when >= self._term_start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -95,3 +96,43 @@ def test_split_statements_keeps_triggers_whole() -> None:
     assert len(statements) == 2
     assert statements[1].startswith("CREATE TRIGGER")
     assert statements[1].endswith("END;")
+
+
+async def test_reads_inside_own_transaction_see_its_writes(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "x.db")
+    try:
+        await database.migrate()
+        async with database.transaction() as connection:
+            await connection.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+            assert await database.scalar("SELECT value FROM meta WHERE key = 'k'") == "v"
+    finally:
+        await database.close()
+
+
+async def test_other_tasks_do_not_see_uncommitted_rows(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "x.db")
+    try:
+        await database.migrate()
+        inserted = asyncio.Event()
+        release = asyncio.Event()
+
+        async def writer() -> None:
+            async with database.transaction() as connection:
+                await connection.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+                inserted.set()
+                await release.wait()
+                raise_rollback = True
+                if raise_rollback:
+                    raise LookupError
+
+        task = asyncio.create_task(writer())
+        await inserted.wait()
+        reader = asyncio.create_task(database.scalar("SELECT count(*) FROM meta WHERE key = 'k'"))
+        await asyncio.sleep(0.05)
+        assert not reader.done()  # it waits for the writer's transaction to end
+        release.set()
+        with pytest.raises(LookupError):
+            await task
+        assert await reader == 0
+    finally:
+        await database.close()

@@ -1,0 +1,73 @@
+"""Telling people things: by DM, with a content-free mention in the home channel when
+Discord refuses the DM (the member closed DMs from server members)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.storage.groups import Group, roster
+
+if TYPE_CHECKING:
+    from bot.client import BalintBot
+
+log = logging.getLogger(__name__)
+
+CANNOT_SEND_TO_USER = 50007
+
+
+def fallback_text(user_id: int, hint: str) -> str:
+    return (
+        f"<@{user_id}>, I have a message for you but could not send it as a direct message. "
+        f"Please allow direct messages from this server's members, then {hint}"
+    )
+
+
+async def tell(
+    bot: BalintBot,
+    group: Group,
+    user_id: int,
+    text: str,
+    *,
+    view: discord.ui.View | None = None,
+    hint: str = "use `/rota me` to see your slots.",
+    fallback_view: discord.ui.View | None = None,
+) -> bool:
+    """DM `text` to the user; on refusal, mention them in the home channel with nothing
+    private. Returns True if the DM went through."""
+    try:
+        channel = await bot.create_dm(discord.Object(user_id))
+        if view is None:
+            await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
+        else:
+            await channel.send(text, view=view, allowed_mentions=discord.AllowedMentions.none())
+        return True
+    except discord.Forbidden as error:
+        if error.code != CANNOT_SEND_TO_USER:
+            raise
+    home = bot.get_partial_messageable(group.channel_id, guild_id=group.guild_id)
+    mention_only = discord.AllowedMentions(
+        everyone=False, roles=False, users=[discord.Object(user_id)]
+    )
+    content = fallback_text(user_id, hint)
+    if fallback_view is None:
+        await home.send(content, allowed_mentions=mention_only)
+    else:
+        await home.send(content, view=fallback_view, allowed_mentions=mention_only)
+    return False
+
+
+async def tell_leaders(bot: BalintBot, group: Group, text: str) -> None:
+    """Leaders' notices: to every leader and co-leader of the group by DM; a leader whose
+    DMs are closed gets a content-free mention in the leaders' channel if set, else in
+    the home channel."""
+    target = group
+    if group.leaders_channel_id is not None:
+        from dataclasses import replace
+
+        target = replace(group, channel_id=group.leaders_channel_id)
+    for entry in await roster(bot.database, group.id):
+        if entry.role.leads:
+            await tell(bot, target, entry.user_id, text, hint="check your DMs with me.")
