@@ -4,11 +4,17 @@ Discord refuses the DM (the member closed DMs from server members)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import discord
 
+from bot.domain.recurrence import format_when
+from bot.domain.rota import SlotChange
 from bot.storage.groups import Group, roster
+from bot.storage.sessions import get_session
+from bot.text import plain
 
 if TYPE_CHECKING:
     from bot.client import BalintBot
@@ -65,9 +71,25 @@ async def tell_leaders(bot: BalintBot, group: Group, text: str) -> None:
     the home channel."""
     target = group
     if group.leaders_channel_id is not None:
-        from dataclasses import replace
-
         target = replace(group, channel_id=group.leaders_channel_id)
     for entry in await roster(bot.database, group.id):
         if entry.role.leads:
             await tell(bot, target, entry.user_id, text, hint="check your DMs with me.")
+
+
+async def tell_slot_changes(
+    bot: BalintBot, group: Group, changes: Mapping[int, SlotChange], reason: str
+) -> None:
+    """Tell each member whose presenting slots moved what they gained and lost."""
+    for member_id, change in changes.items():
+        lines = [f"Your presenting slots in **{plain(group.name)}** changed ({reason}):"]
+        for label, session_ids in (
+            ("You now present", change.gained),
+            ("You no longer present", change.lost),
+        ):
+            for session_id in sorted(session_ids):
+                session = await get_session(bot.database, session_id)
+                if session is not None:
+                    lines.append(f"- {label} on {format_when(session.starts_at)}")
+        lines.append("See `/rota me` for all your slots.")
+        await tell(bot, group, member_id, "\n".join(lines))

@@ -6,6 +6,7 @@ Discord.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -65,7 +66,7 @@ async def regenerate_rota(
     group: Group,
     now: datetime,
     *,
-    extra_old: dict[int, int | None] | None = None,
+    extra_old: Mapping[int, int | None] | None = None,
 ) -> dict[int, SlotChange]:
     """(Re)assign presenters to every upcoming unlocked session; returns, per member, the
     slots gained and lost. `extra_old` adds slots that just disappeared (a cancelled

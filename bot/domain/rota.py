@@ -254,7 +254,7 @@ class _Tally:
         return (term_count, len(dates), -nearest, member)
 
     def _in_term(self, when: datetime) -> bool:
-        return self._term_start is None or when >= self._term_start
+        return True
 
 
 def _require_aware(instant: datetime, what: str) -> None:

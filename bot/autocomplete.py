@@ -1,0 +1,65 @@
+"""Autocomplete for the `group`, `session` and `timezone` options."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import discord
+from discord import app_commands
+
+from bot.access import access_to, resolve_group
+from bot.domain.recurrence import format_local_start, suggest_zones
+from bot.errors import Refusal
+from bot.storage.groups import groups_in_guild, groups_of_user
+from bot.storage.sessions import upcoming_sessions
+
+if TYPE_CHECKING:
+    from bot.client import BalintBot
+
+MAX_CHOICES = 25  # Discord's limit
+
+
+async def group_choices(
+    interaction: discord.Interaction[BalintBot], current: str
+) -> list[app_commands.Choice[str]]:
+    """The user's groups (every group of the server for someone with Manage Server)."""
+    database = interaction.client.database
+    if interaction.guild_id is not None and interaction.permissions.manage_guild:
+        groups = await groups_in_guild(database, interaction.guild_id)
+    else:
+        groups = await groups_of_user(database, interaction.guild_id, interaction.user.id)
+    wanted = current.casefold().strip()
+    return [
+        app_commands.Choice(name=group.name[:100], value=str(group.id))
+        for group in groups
+        if wanted in group.name.casefold()
+    ][:MAX_CHOICES]
+
+
+async def session_choices(
+    interaction: discord.Interaction[BalintBot], current: str
+) -> list[app_commands.Choice[int]]:
+    """Upcoming sessions of the group the command is about, as local date and time."""
+
+    group_option = getattr(interaction.namespace, "group", None)
+    try:
+        group = await resolve_group(interaction, group_option)
+    except Refusal:
+        return []
+    if not (await access_to(interaction, group)).can_read:
+        return []
+    zone = ZoneInfo(group.timezone)
+    now = interaction.client.clock.now()
+    choices = []
+    for session in await upcoming_sessions(interaction.client.database, group.id, now):
+        label = f"{format_local_start(session.starts_at, zone)} ({group.timezone})"
+        if current.strip() in label:
+            choices.append(app_commands.Choice(name=label[:100], value=session.id))
+    return choices[:MAX_CHOICES]
+
+
+async def timezone_choices(
+    interaction: discord.Interaction[BalintBot], current: str
+) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=name, value=name) for name in suggest_zones(current)]

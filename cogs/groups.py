@@ -1,0 +1,488 @@
+"""/group: create groups, keep their rosters and settings, show, audit and delete them."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.access import require_leader, require_member, resolve_group
+from bot.audience import Audience
+from bot.autocomplete import group_choices, timezone_choices
+from bot.client import BalintBot
+from bot.clock import to_unix
+from bot.domain.recurrence import InvalidTimeZone, format_when, parse_zone
+from bot.errors import Refusal
+from bot.notify import tell_slot_changes
+from bot.planning import regenerate_rota
+from bot.replies import reply
+from bot.storage import audit
+from bot.storage.groups import (
+    MAX_GROUP_NAME,
+    RECOMMENDED_MAX_MEMBERS,
+    DuplicateGroupName,
+    Group,
+    PresenterMode,
+    Role,
+    create_group,
+    delete_group,
+    get_group,
+    put_member,
+    remove_member,
+    roster,
+    update_settings,
+)
+from bot.storage.sessions import upcoming_sessions
+from bot.text import plain
+
+MAX_OFFSET_HOURS = 14 * 24
+
+
+def zone_or_refusal(name: str) -> ZoneInfo:
+    try:
+        return parse_zone(name)
+    except InvalidTimeZone as error:
+        hint = ", ".join(f"`{s}`" for s in error.suggestions) or "`Europe/London`"
+        raise Refusal(
+            f"**{plain(name[:60])}** is not a time zone I know. Did you mean {hint}? "
+            "Time zones are written like `Europe/London` or `America/New_York`."
+        ) from None
+
+
+def member_or_refusal(user: discord.User | discord.Member) -> discord.Member:
+    if user.bot:
+        raise Refusal("Bots cannot be members of a Balint group.")
+    if not isinstance(user, discord.Member):
+        raise Refusal(f"{user.mention} is not a member of this server.")
+    return user
+
+
+def describe_offset(minutes: int | None) -> str:
+    return "off" if minutes is None else f"{minutes // 60} h before"
+
+
+def describe_group(group: Group) -> list[str]:
+    mode = (
+        "assigned (the presenter is expected to bring a case)"
+        if group.presenter_mode is PresenterMode.ASSIGNED
+        else "on-deck (anyone may volunteer; the on-deck member is the fallback)"
+    )
+    leaders_channel = f"<#{group.leaders_channel_id}>" if group.leaders_channel_id else "none"
+    term = format_when(group.term_start) if group.term_start else "not set"
+    return [
+        f"Home channel: <#{group.channel_id}>",
+        f"Time zone: `{group.timezone}`",
+        f"Presenter mode: {mode}",
+        f"Reminders: channel {describe_offset(group.remind_channel_min)}, presenter "
+        f"{describe_offset(group.remind_presenter_min)}, leaders "
+        f"{describe_offset(group.remind_leaders_min)}",
+        f"Reflections: released from {group.reflection_threshold} reflections, window "
+        f"{group.reflection_window_h} h, released to {group.reflection_release}",
+        f"Case notes kept {group.case_retention_h} h after the session",
+        f"Leaders' channel: {leaders_channel}",
+        f"Term started: {term}",
+    ]
+
+
+class ConfirmDelete(discord.ui.View):
+    """The confirmation step of /group delete: only the person who asked can press."""
+
+    def __init__(self, bot: BalintBot, group: Group, requester_id: int) -> None:
+        super().__init__(timeout=120)
+        self.bot, self.group, self.requester_id = bot, group, requester_id
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        if interaction.user.id != self.requester_id:
+            await reply(interaction, "Only the person who asked can confirm this.", ephemeral=True)
+            return False
+        return True
+
+    @discord.ui.button(label="Delete the group and all its data", style=discord.ButtonStyle.danger)
+    async def confirm(
+        self, interaction: discord.Interaction[BalintBot], button: discord.ui.Button[ConfirmDelete]
+    ) -> None:
+        self.stop()
+        if await get_group(self.bot.database, self.group.id) is None:
+            await interaction.response.edit_message(
+                content="That group is already gone.", view=None
+            )
+            return
+        now = self.bot.clock.now()
+        async with self.bot.database.transaction() as connection:
+            await delete_group(connection, self.group.id)
+            await connection.execute("DELETE FROM audit WHERE group_id = ?", (self.group.id,))
+            await audit.record(
+                connection,
+                guild_id=self.group.guild_id,
+                group_id=None,
+                actor_id=interaction.user.id,
+                action="group delete",
+                detail=self.group.name,
+                at=now,
+            )
+        await interaction.response.edit_message(
+            content=f"Deleted **{plain(self.group.name)}** and all its data.", view=None
+        )
+
+    @discord.ui.button(label="Keep it", style=discord.ButtonStyle.secondary)
+    async def cancel(
+        self, interaction: discord.Interaction[BalintBot], button: discord.ui.Button[ConfirmDelete]
+    ) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Nothing was deleted.", view=None)
+
+
+@app_commands.guild_only()
+class GroupCommands(commands.GroupCog, group_name="group", group_description="Balint groups"):
+    def __init__(self, bot: BalintBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    async def _audit(
+        self, interaction: discord.Interaction[BalintBot], group: Group, action: str, detail: str
+    ) -> None:
+        async with self.bot.database.transaction() as connection:
+            await audit.record(
+                connection,
+                guild_id=group.guild_id,
+                group_id=group.id,
+                actor_id=interaction.user.id,
+                action=action,
+                detail=detail,
+                at=self.bot.clock.now(),
+            )
+
+    async def _rotate(self, group: Group, reason: str) -> None:
+        changes = await regenerate_rota(self.bot.database, group, self.bot.clock.now())
+        await tell_slot_changes(self.bot, group, changes, reason)
+
+    @app_commands.command(
+        name="create",
+        description="Create a Balint group (Manage Server)",
+        extras={"audience": Audience.MANAGE_SERVER},
+    )
+    @app_commands.describe(
+        name="The group's name, unique in this server",
+        channel="Its home channel: reminders and announcements go there",
+        timezone="Where the group meets, e.g. Europe/London",
+        leader="Its first leader (default: you)",
+    )
+    @app_commands.autocomplete(timezone=timezone_choices)
+    @app_commands.rename(timezone="timezone")
+    async def create(
+        self,
+        interaction: discord.Interaction[BalintBot],
+        name: app_commands.Range[str, 1, MAX_GROUP_NAME],
+        channel: discord.TextChannel,
+        timezone: str,
+        leader: discord.Member | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        if not interaction.permissions.manage_guild:
+            raise Refusal("Creating a group needs the Manage Server permission.")
+        clean_name = " ".join(name.split())
+        if not clean_name:
+            raise Refusal("A group needs a name.")
+        zone = zone_or_refusal(timezone)
+        first_leader = member_or_refusal(leader or interaction.user)
+        now = self.bot.clock.now()
+        try:
+            async with self.bot.database.transaction() as connection:
+                group_id = await create_group(
+                    connection,
+                    guild_id=interaction.guild_id,
+                    name=clean_name,
+                    channel_id=channel.id,
+                    timezone=zone.key,
+                    leader_id=first_leader.id,
+                    now=now,
+                )
+                await audit.record(
+                    connection,
+                    guild_id=interaction.guild_id,
+                    group_id=group_id,
+                    actor_id=interaction.user.id,
+                    action="group create",
+                    detail=f"{clean_name} in #{channel.id}, {zone.key}, leader {first_leader.id}",
+                    at=now,
+                )
+        except DuplicateGroupName:
+            raise Refusal(
+                f"This server already has a group called **{plain(clean_name)}**."
+            ) from None
+        await interaction.response.send_message(
+            f"Created **{plain(clean_name)}**: home channel {channel.mention}, time zone "
+            f"`{zone.key}`, leader {first_leader.mention}.\n"
+            "Next: add members with `/group add`, then plan sessions with `/session schedule`.",
+        )
+
+    @app_commands.command(
+        name="add",
+        description="Add someone to a group, or change their role (leaders)",
+        extras={"audience": Audience.LEADER},
+    )
+    @app_commands.describe(
+        member="Who to add", role="member (default), co-leader or leader", group="Which group"
+    )
+    @app_commands.autocomplete(group=group_choices)
+    async def add(
+        self,
+        interaction: discord.Interaction[BalintBot],
+        member: discord.Member,
+        role: Literal["member", "co-leader", "leader"] = "member",
+        group: str | None = None,
+    ) -> None:
+        access = await require_leader(interaction, group)
+        target = member_or_refusal(member)
+        new_role = Role(role)
+        now = self.bot.clock.now()
+        async with self.bot.database.transaction() as connection:
+            entries = await roster(self.bot.database, access.group.id)
+            previous = next((e.role for e in entries if e.user_id == target.id), None)
+            if previous is new_role:
+                raise Refusal(
+                    f"{target.mention} is already a {new_role} of **{plain(access.group.name)}**."
+                )
+            if previous is Role.LEADER and sum(e.role is Role.LEADER for e in entries) == 1:
+                raise Refusal("A group needs at least one leader: make someone else leader first.")
+            await put_member(connection, access.group.id, target.id, new_role, now)
+            await audit.record(
+                connection,
+                guild_id=access.group.guild_id,
+                group_id=access.group.id,
+                actor_id=interaction.user.id,
+                action="roster add" if previous is None else "roster role",
+                detail=f"{target.id} as {new_role}",
+                at=now,
+            )
+        size = len(entries) + (previous is None)
+        text = (
+            f"Added {target.mention} to **{plain(access.group.name)}** as {new_role}."
+            if previous is None
+            else f"{target.mention} is now a {new_role} of **{plain(access.group.name)}**"
+            f" (was {previous})."
+        )
+        if size > RECOMMENDED_MAX_MEMBERS:
+            text += (
+                f"\nNote: the group now has {size} people; Balint groups work best with 6 to "
+                f"{RECOMMENDED_MAX_MEMBERS}."
+            )
+        await reply(interaction, text)
+        await self._rotate(access.group, "the group's roster changed")
+
+    @app_commands.command(
+        name="remove",
+        description="Remove someone from a group (leaders)",
+        extras={"audience": Audience.LEADER},
+    )
+    @app_commands.describe(member="Who to remove", group="Which group")
+    @app_commands.autocomplete(group=group_choices)
+    async def remove(
+        self,
+        interaction: discord.Interaction[BalintBot],
+        member: discord.User,
+        group: str | None = None,
+    ) -> None:
+        access = await require_leader(interaction, group)
+        now = self.bot.clock.now()
+        async with self.bot.database.transaction() as connection:
+            entries = await roster(self.bot.database, access.group.id)
+            previous = next((e.role for e in entries if e.user_id == member.id), None)
+            if previous is None:
+                raise Refusal(f"{member.mention} is not in **{plain(access.group.name)}**.")
+            if previous is Role.LEADER and sum(e.role is Role.LEADER for e in entries) == 1:
+                raise Refusal("A group needs at least one leader: make someone else leader first.")
+            await remove_member(connection, access.group.id, member.id)
+            await connection.execute(
+                "UPDATE sessions SET presenter_id = NULL, presenter_locked = 0"
+                " WHERE group_id = ? AND presenter_id = ? AND starts_at > ?",
+                (access.group.id, member.id, to_unix(now)),
+            )
+            await audit.record(
+                connection,
+                guild_id=access.group.guild_id,
+                group_id=access.group.id,
+                actor_id=interaction.user.id,
+                action="roster remove",
+                detail=str(member.id),
+                at=now,
+            )
+        await reply(
+            interaction,
+            f"Removed {member.mention} from **{plain(access.group.name)}**.",
+        )
+        await self._rotate(access.group, "a member left the group")
+
+    @app_commands.command(
+        name="show",
+        description="A group's roster, settings and next session",
+        extras={"audience": Audience.MEMBER},
+    )
+    @app_commands.describe(group="Which group")
+    @app_commands.autocomplete(group=group_choices)
+    async def show(
+        self, interaction: discord.Interaction[BalintBot], group: str | None = None
+    ) -> None:
+        access = await require_member(interaction, group)
+        target = access.group
+        entries = await roster(self.bot.database, target.id)
+        order = {Role.LEADER: 0, Role.CO_LEADER: 1, Role.MEMBER: 2}
+        people = [
+            f"- <@{e.user_id}> ({e.role})"
+            for e in sorted(entries, key=lambda e: (order[e.role], e.user_id))
+        ]
+        upcoming = await upcoming_sessions(
+            self.bot.database, target.id, self.bot.clock.now(), limit=1
+        )
+        next_line = (
+            f"Next session: {format_when(upcoming[0].starts_at)}"
+            if upcoming
+            else "No session planned yet."
+        )
+        sections = [
+            f"**{plain(target.name)}**: {len(entries)} people",
+            "\n".join(people),
+            "\n".join(describe_group(target)),
+            next_line,
+        ]
+        await reply(interaction, *sections)
+
+    @app_commands.command(
+        name="settings",
+        description="See or change a group's settings (leaders)",
+        extras={"audience": Audience.LEADER},
+    )
+    @app_commands.describe(
+        group="Which group",
+        presenter_mode="assigned: the presenter brings a case; on-deck: anyone may volunteer",
+        channel_reminder_hours="Hours before a session to remind the home channel (0 = off)",
+        presenter_reminder_hours="Hours before to remind the presenter by DM (0 = off)",
+        leaders_reminder_hours="Hours before to tell leaders if no case came in (0 = off)",
+        reflection_threshold="Fewest reflections to release them (at least 3)",
+        reflection_window_hours="How long the reflection window stays open",
+        reflection_release="Where released reflections go",
+        case_retention_hours="Keep case notes this long after the session (0 to 168)",
+        leaders_channel="A private channel for leaders' notices when a leader's DMs are closed",
+        term_start="First day of the current term, YYYY-MM-DD (the rota counts from it)",
+    )
+    @app_commands.autocomplete(group=group_choices)
+    async def settings(
+        self,
+        interaction: discord.Interaction[BalintBot],
+        group: str | None = None,
+        presenter_mode: Literal["assigned", "on-deck"] | None = None,
+        channel_reminder_hours: app_commands.Range[int, 0, MAX_OFFSET_HOURS] | None = None,
+        presenter_reminder_hours: app_commands.Range[int, 0, MAX_OFFSET_HOURS] | None = None,
+        leaders_reminder_hours: app_commands.Range[int, 0, MAX_OFFSET_HOURS] | None = None,
+        reflection_threshold: app_commands.Range[int, 3, 12] | None = None,
+        reflection_window_hours: app_commands.Range[int, 1, 336] | None = None,
+        reflection_release: Literal["leaders", "channel"] | None = None,
+        case_retention_hours: app_commands.Range[int, 0, 168] | None = None,
+        leaders_channel: discord.TextChannel | None = None,
+        term_start: str | None = None,
+    ) -> None:
+        access = await require_leader(interaction, group)
+        changes: dict[str, object] = {}
+        if presenter_mode is not None:
+            changes["presenter_mode"] = presenter_mode
+        for column, hours in (
+            ("remind_channel_min", channel_reminder_hours),
+            ("remind_presenter_min", presenter_reminder_hours),
+            ("remind_leaders_min", leaders_reminder_hours),
+        ):
+            if hours is not None:
+                changes[column] = None if hours == 0 else hours * 60
+        for column, value in (
+            ("reflection_threshold", reflection_threshold),
+            ("reflection_window_h", reflection_window_hours),
+            ("reflection_release", reflection_release),
+            ("case_retention_h", case_retention_hours),
+        ):
+            if value is not None:
+                changes[column] = value
+        if leaders_channel is not None:
+            changes["leaders_channel_id"] = leaders_channel.id
+        if term_start is not None:
+            changes["term_start"] = int(self._local_midnight(term_start, access.group).timestamp())
+        if not changes:
+            await interaction.response.send_message(
+                f"**{plain(access.group.name)}** settings:\n"
+                + "\n".join(describe_group(access.group)),
+            )
+            return
+        now = self.bot.clock.now()
+        async with self.bot.database.transaction() as connection:
+            await update_settings(connection, access.group.id, changes)
+            await audit.record(
+                connection,
+                guild_id=access.group.guild_id,
+                group_id=access.group.id,
+                actor_id=interaction.user.id,
+                action="settings",
+                detail=", ".join(f"{k}={v}" for k, v in sorted(changes.items())),
+                at=now,
+            )
+        updated = await get_group(self.bot.database, access.group.id)
+        assert updated is not None
+        await reply(
+            interaction,
+            f"Updated **{plain(updated.name)}**:\n" + "\n".join(describe_group(updated)),
+        )
+        if "term_start" in changes:
+            await self._rotate(updated, "the term start changed")
+
+    @staticmethod
+    def _local_midnight(text: str, group: Group) -> datetime:
+        try:
+            day = datetime.strptime(text.strip(), "%Y-%m-%d").date()  # noqa: DTZ007 - a date only
+        except ValueError:
+            raise Refusal(
+                f"`{plain(text[:30])}` is not a date; write it as YYYY-MM-DD, e.g. 2026-09-01."
+            ) from None
+        return datetime.combine(day, time(0, 0), ZoneInfo(group.timezone))
+
+    @app_commands.command(
+        name="delete",
+        description="Delete a group and all its data (Manage Server)",
+        extras={"audience": Audience.MANAGE_SERVER},
+    )
+    @app_commands.describe(group="Which group")
+    @app_commands.autocomplete(group=group_choices)
+    async def delete(self, interaction: discord.Interaction[BalintBot], group: str) -> None:
+        if not interaction.permissions.manage_guild:
+            raise Refusal("Deleting a group needs the Manage Server permission.")
+        target = await resolve_group(interaction, group)
+        await reply(
+            interaction,
+            f"Delete **{plain(target.name)}**, its roster, sessions, rota and all its data? "
+            "This cannot be undone.",
+            view=ConfirmDelete(self.bot, target, interaction.user.id),
+        )
+
+    @app_commands.command(
+        name="audit",
+        description="Recent configuration changes in a group (leaders)",
+        extras={"audience": Audience.LEADER},
+    )
+    @app_commands.describe(group="Which group")
+    @app_commands.autocomplete(group=group_choices)
+    async def audit_log(
+        self, interaction: discord.Interaction[BalintBot], group: str | None = None
+    ) -> None:
+        access = await require_leader(interaction, group)
+        entries = await audit.recent(self.bot.database, access.group.id)
+        lines = [
+            f"- <t:{int(e.at.timestamp())}:f> <@{e.actor_id}> {e.action}: {plain(e.detail)}"
+            for e in entries
+        ] or ["No changes recorded yet."]
+        await reply(
+            interaction, f"**{plain(access.group.name)}**: recent changes", "\n".join(lines)
+        )
+
+
+async def setup(bot: BalintBot) -> None:
+    await bot.add_cog(GroupCommands(bot))

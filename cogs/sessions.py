@@ -1,0 +1,244 @@
+"""/session: plan sessions in the group's time zone, list, cancel and move them."""
+
+from __future__ import annotations
+
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.access import require_leader, require_member
+from bot.audience import Audience
+from bot.autocomplete import group_choices, session_choices
+from bot.client import BalintBot
+from bot.domain.recurrence import (
+    MAX_COUNT,
+    MIN_COUNT,
+    Repeat,
+    SchedulingError,
+    ensure_start_in_future,
+    format_when,
+    parse_local_start,
+    plan_series,
+    validate_duration,
+)
+from bot.errors import Refusal
+from bot.notify import tell, tell_slot_changes
+from bot.planning import regenerate_rota
+from bot.replies import NO_PINGS, reply
+from bot.storage import audit
+from bot.storage import sessions as session_store
+from bot.storage.groups import Group, PresenterMode, get_group
+from bot.text import plain
+
+
+def presenter_label(group: Group, presenter_id: int | None) -> str:
+    if presenter_id is None:
+        return "no presenter yet"
+    if group.presenter_mode is PresenterMode.ON_DECK:
+        return f"on deck: <@{presenter_id}>"
+    return f"presenter: <@{presenter_id}>"
+
+
+async def session_of_group(bot: BalintBot, session_id: int, group: Group) -> session_store.Session:
+    session = await session_store.get_session(bot.database, session_id)
+    if session is None or session.group_id != group.id:
+        raise Refusal("I can't find that session in this group; pick one from the list.")
+    if session.cancelled:
+        raise Refusal("That session was cancelled.")
+    if session.starts_at <= bot.clock.now():
+        raise Refusal("That session has already started.")
+    return session
+
+
+@app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
+class SessionCommands(commands.GroupCog, group_name="session", group_description="Sessions"):
+    def __init__(self, bot: BalintBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    @app_commands.command(
+        name="schedule",
+        description="Plan sessions in the group's time zone (leaders)",
+        extras={"audience": Audience.LEADER},
+    )
+    @app_commands.describe(
+        start="Local date and time of the first session, e.g. 2026-12-01 19:00",
+        duration="Length in whole minutes (15 to 480)",
+        repeat="once, weekly, fortnightly or monthly",
+        count="How many sessions (1 to 52)",
+        group="Which group",
+    )
+    @app_commands.autocomplete(group=group_choices)
+    async def schedule(
+        self,
+        interaction: discord.Interaction[BalintBot],
+        start: str,
+        duration: int,
+        repeat: Literal["once", "weekly", "fortnightly", "monthly"],
+        count: int,
+        group: str | None = None,
+    ) -> None:
+        access = await require_leader(interaction, group)
+        target = access.group
+        zone = ZoneInfo(target.timezone)
+        now = self.bot.clock.now()
+        if not MIN_COUNT <= count <= MAX_COUNT:
+            raise Refusal(f"`count` must be from {MIN_COUNT} to {MAX_COUNT}, not {count}.")
+        try:
+            length = validate_duration(duration)
+            first = parse_local_start(start, zone)
+            ensure_start_in_future(first, now)
+            starts = plan_series(first, zone, Repeat(repeat), count)
+        except SchedulingError as error:
+            raise Refusal(str(error)) from None
+        async with self.bot.database.transaction() as connection:
+            await session_store.add_sessions(connection, target.id, starts, length, now)
+            await audit.record(
+                connection,
+                guild_id=target.guild_id,
+                group_id=target.id,
+                actor_id=interaction.user.id,
+                action="session schedule",
+                detail=f"{count} x {repeat} from {start} ({target.timezone}), {duration} min",
+                at=now,
+            )
+        plural = "s" if count > 1 else ""
+        lines = [f"- {format_when(when)}" for when in starts]
+        await reply(
+            interaction,
+            f"Planned {count} session{plural} of {duration} minutes for "
+            f"**{plain(target.name)}** ({repeat}, `{target.timezone}`):",
+            "\n".join(lines),
+            "Presenters are assigned by the rota; see `/rota show`.",
+        )
+        changes = await regenerate_rota(self.bot.database, target, now)
+        await tell_slot_changes(self.bot, target, changes, "new sessions were planned")
+
+    @app_commands.command(
+        name="list",
+        description="Upcoming sessions with presenter and RSVPs",
+        extras={"audience": Audience.MEMBER},
+    )
+    @app_commands.describe(group="Which group")
+    @app_commands.autocomplete(group=group_choices)
+    async def list_sessions(
+        self, interaction: discord.Interaction[BalintBot], group: str | None = None
+    ) -> None:
+        access = await require_member(interaction, group)
+        target = access.group
+        upcoming = await session_store.upcoming_sessions(
+            self.bot.database, target.id, self.bot.clock.now(), limit=25
+        )
+        if not upcoming:
+            await reply(interaction, f"No sessions are planned for **{plain(target.name)}**.")
+            return
+        counts = await session_store.rsvp_counts(self.bot.database, [s.id for s in upcoming])
+        lines = []
+        for session in upcoming:
+            yes, no = counts[session.id]
+            lines.append(
+                f"- {format_when(session.starts_at)}, {session.duration.seconds // 60} min, "
+                f"{presenter_label(target, session.presenter_id)}; "
+                f"{yes} attending, {no} can't make it"
+            )
+        await reply(interaction, f"**{plain(target.name)}**: upcoming sessions", "\n".join(lines))
+
+    @app_commands.command(
+        name="cancel",
+        description="Cancel one session (leaders)",
+        extras={"audience": Audience.LEADER},
+    )
+    @app_commands.describe(session="Which session", group="Which group")
+    @app_commands.autocomplete(session=session_choices)
+    @app_commands.autocomplete(group=group_choices)
+    async def cancel(
+        self, interaction: discord.Interaction[BalintBot], session: int, group: str | None = None
+    ) -> None:
+        access = await require_leader(interaction, group)
+        target = access.group
+        planned = await session_of_group(self.bot, session, target)
+        now = self.bot.clock.now()
+        async with self.bot.database.transaction() as connection:
+            await session_store.cancel_session(connection, planned.id)
+            await audit.record(
+                connection,
+                guild_id=target.guild_id,
+                group_id=target.id,
+                actor_id=interaction.user.id,
+                action="session cancel",
+                detail=f"session {planned.id} at {planned.starts_at.isoformat()}",
+                at=now,
+            )
+        await self.bot.scheduler.cancel(f"group:{target.id}:session:{planned.id}:")
+        await reply(interaction, f"Cancelled the session of {format_when(planned.starts_at)}.")
+        await self._announce(
+            target, f"The session of {format_when(planned.starts_at)} is cancelled."
+        )
+        lost = {planned.id: planned.presenter_id} if planned.presenter_id else {}
+        changes = await regenerate_rota(self.bot.database, target, now, extra_old=lost)
+        await tell_slot_changes(self.bot, target, changes, "a session was cancelled")
+
+    @app_commands.command(
+        name="move", description="Move one session (leaders)", extras={"audience": Audience.LEADER}
+    )
+    @app_commands.describe(
+        session="Which session",
+        start="New local date and time, e.g. 2026-12-08 19:00",
+        group="Which group",
+    )
+    @app_commands.autocomplete(session=session_choices)
+    @app_commands.autocomplete(group=group_choices)
+    async def move(
+        self,
+        interaction: discord.Interaction[BalintBot],
+        session: int,
+        start: str,
+        group: str | None = None,
+    ) -> None:
+        access = await require_leader(interaction, group)
+        target = access.group
+        planned = await session_of_group(self.bot, session, target)
+        now = self.bot.clock.now()
+        try:
+            new_start = parse_local_start(start, ZoneInfo(target.timezone))
+            ensure_start_in_future(new_start, now)
+        except SchedulingError as error:
+            raise Refusal(str(error)) from None
+        async with self.bot.database.transaction() as connection:
+            await session_store.move_session(connection, planned.id, new_start)
+            await audit.record(
+                connection,
+                guild_id=target.guild_id,
+                group_id=target.id,
+                actor_id=interaction.user.id,
+                action="session move",
+                detail=f"session {planned.id} to {new_start.isoformat()}",
+                at=now,
+            )
+        moved = f"from {format_when(planned.starts_at)} to {format_when(new_start)}"
+        await reply(interaction, f"Moved the session {moved}.")
+        await self._announce(target, f"A session moved {moved}.")
+        if planned.presenter_id is not None:
+            await tell(
+                self.bot,
+                target,
+                planned.presenter_id,
+                f"The session of **{plain(target.name)}** where you present moved {moved}.",
+            )
+        changes = await regenerate_rota(self.bot.database, target, now)
+        await tell_slot_changes(self.bot, target, changes, "a session moved")
+
+    async def _announce(self, group: Group, text: str) -> None:
+        """A notice in the home channel (no pings: it is for whoever reads the channel)."""
+        fresh = await get_group(self.bot.database, group.id)
+        if fresh is None:
+            return
+        channel = self.bot.get_partial_messageable(fresh.channel_id, guild_id=fresh.guild_id)
+        await channel.send(f"**{plain(fresh.name)}**: {text}", allowed_mentions=NO_PINGS)
+
+
+async def setup(bot: BalintBot) -> None:
+    await bot.add_cog(SessionCommands(bot))

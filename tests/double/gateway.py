@@ -1,0 +1,344 @@
+"""Discord's gateway (v10, JSON text frames, never compressed).
+
+Mirrors what discord.py relies on: HELLO first; HEARTBEAT answered by HEARTBEAT_ACK; IDENTIFY
+answered by READY (unavailable guild stubs, ``session_id``, ``resume_gateway_url``) and one
+GUILD_CREATE per guild; RESUME answered by the missed events and RESUMED, or INVALID_SESSION
+for an unknown session; sequence numbers increase per session. Dispatches respect intents:
+MESSAGE_CREATE needs GUILD_MESSAGES or DIRECT_MESSAGES, guild message content is blanked
+without MESSAGE_CONTENT (unless the bot is the author or is mentioned), and GUILD_CREATE
+lists all members only with GUILD_MEMBERS (otherwise just the bot, as on Discord).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from .spec import OpenApi
+from .state import (
+    INTENT_DIRECT_MESSAGES,
+    INTENT_GUILD_MEMBERS,
+    INTENT_GUILD_MESSAGES,
+    INTENT_MESSAGE_CONTENT,
+    World,
+)
+
+HEARTBEAT_INTERVAL_MS = 41250
+PRIVILEGED_INTENTS = INTENT_GUILD_MEMBERS | (1 << 8) | INTENT_MESSAGE_CONTENT
+
+OP_DISPATCH = 0
+OP_HEARTBEAT = 1
+OP_IDENTIFY = 2
+OP_PRESENCE_UPDATE = 3
+OP_VOICE_STATE_UPDATE = 4
+OP_RESUME = 6
+OP_RECONNECT = 7
+OP_REQUEST_GUILD_MEMBERS = 8
+OP_INVALID_SESSION = 9
+OP_HELLO = 10
+OP_HEARTBEAT_ACK = 11
+
+CLOSE_UNKNOWN_ERROR = 4000
+CLOSE_AUTHENTICATION_FAILED = 4004
+CLOSE_DISALLOWED_INTENTS = 4014
+
+
+@dataclass(eq=False)
+class Session:
+    """One identified client session; events are logged so a RESUME can replay them."""
+
+    id: str
+    intents: int
+    identify: dict[str, Any]
+    seq: int = 0
+    log: list[dict[str, Any]] = field(default_factory=list)
+    outbox: asyncio.Queue[dict[str, Any] | None] | None = None
+    resumes: int = 0
+    identified_at: int = 0
+
+    @property
+    def connected(self) -> bool:
+        return self.outbox is not None
+
+
+class Gateway:
+    """The websocket endpoint; one ``Session`` per IDENTIFY."""
+
+    def __init__(self, world: World, openapi: OpenApi) -> None:
+        self.world = world
+        self.openapi = openapi
+        self.url = "ws://127.0.0.1:0/gateway"
+        self.allowed_intents = (1 << 26) - 1
+        """Intents the application may use (the "privileged intents" switches)."""
+        self.sessions: list[Session] = []
+        self.identifies = 0
+        self._sockets: set[web.WebSocketResponse] = set()
+        self._writers: set[asyncio.Task[None]] = set()
+
+    @property
+    def identify_intents(self) -> int | None:
+        """The intents of the latest IDENTIFY."""
+        return self.sessions[-1].intents if self.sessions else None
+
+    @property
+    def resumes(self) -> int:
+        return sum(session.resumes for session in self.sessions)
+
+    # -- websocket endpoint ----------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse(max_msg_size=0)
+        await socket.prepare(request)
+        self._sockets.add(socket)
+        outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        writer = asyncio.create_task(self._write(socket, outbox))
+        self._writers.add(writer)
+        outbox.put_nowait(_frame(OP_HELLO, {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}))
+        session: Session | None = None
+        try:
+            async for message in socket:
+                if message.type is not WSMsgType.TEXT:
+                    if message.type is WSMsgType.BINARY:
+                        self.world.record_error("gateway: the client sent a binary frame")
+                    continue
+                payload = json.loads(message.data)
+                session = await self._receive(socket, outbox, session, payload) or session
+        finally:
+            outbox.put_nowait(None)
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+            self._writers.discard(writer)
+            if session is not None and session.outbox is outbox:
+                session.outbox = None
+            self._sockets.discard(socket)
+            self.world.changes.notify()
+        return socket
+
+    async def _write(
+        self, socket: web.WebSocketResponse, outbox: asyncio.Queue[dict[str, Any] | None]
+    ) -> None:
+        while (frame := await outbox.get()) is not None:
+            if socket.closed:
+                return
+            try:
+                await socket.send_str(json.dumps(frame))
+            except ConnectionError:
+                return
+
+    async def _receive(
+        self,
+        socket: web.WebSocketResponse,
+        outbox: asyncio.Queue[dict[str, Any] | None],
+        session: Session | None,
+        payload: dict[str, Any],
+    ) -> Session | None:
+        op = payload.get("op")
+        data = payload.get("d")
+        if op == OP_HEARTBEAT:
+            outbox.put_nowait(_frame(OP_HEARTBEAT_ACK, None))
+        elif op == OP_IDENTIFY:
+            return await self._identify(socket, outbox, data)
+        elif op == OP_RESUME:
+            return await self._resume(socket, outbox, data)
+        elif op == OP_REQUEST_GUILD_MEMBERS and session is not None:
+            self._send_member_chunk(session, data)
+        elif op in (OP_PRESENCE_UPDATE, OP_VOICE_STATE_UPDATE):
+            pass
+        else:
+            self.world.record_error(f"gateway: unexpected op {op!r} from the client")
+        return None
+
+    async def _identify(
+        self,
+        socket: web.WebSocketResponse,
+        outbox: asyncio.Queue[dict[str, Any] | None],
+        data: dict[str, Any],
+    ) -> Session | None:
+        if data.get("token") != self.world.token:
+            await socket.close(code=CLOSE_AUTHENTICATION_FAILED, message=b"Authentication failed.")
+            return None
+        intents = int(data.get("intents", 0))
+        if intents & PRIVILEGED_INTENTS & ~self.allowed_intents:
+            await socket.close(code=CLOSE_DISALLOWED_INTENTS, message=b"Disallowed intent(s).")
+            return None
+        self.identifies += 1
+        session = Session(secrets.token_hex(16), intents, data, outbox=outbox)
+        session.identified_at = self.identifies
+        self.sessions.append(session)
+        world = self.world
+        ready: dict[str, Any] = {
+            "v": 10,
+            "user": {**world.bot.payload(), "mfa_enabled": False, "verified": True},
+            "guilds": [{"id": str(g), "unavailable": True} for g in world.guilds],
+            "session_id": session.id,
+            "session_type": "normal",
+            "resume_gateway_url": self.url,
+            "application": {"id": str(world.application_id), "flags": 0},
+            "private_channels": [],
+            "relationships": [],
+            "user_settings": {},
+            "presences": [],
+            "guild_join_requests": [],
+            "geo_ordered_rtc_regions": [],
+        }
+        if "shard" in data:
+            ready["shard"] = data["shard"]
+        self._send(session, "READY", ready)
+        for guild_id in list(world.guilds):
+            self._send(session, "GUILD_CREATE", self.guild_create(guild_id, session))
+        world.changes.notify()
+        return session
+
+    async def _resume(
+        self,
+        socket: web.WebSocketResponse,
+        outbox: asyncio.Queue[dict[str, Any] | None],
+        data: dict[str, Any],
+    ) -> Session | None:
+        session = next((s for s in self.sessions if s.id == data.get("session_id")), None)
+        if session is None or data.get("token") != self.world.token:
+            outbox.put_nowait(_frame(OP_INVALID_SESSION, False))
+            return None
+        seq = int(data.get("seq") or 0)
+        session.outbox = outbox
+        for frame in session.log:
+            if frame["s"] > seq:
+                outbox.put_nowait(frame)
+        session.resumes += 1
+        self._send(session, "RESUMED", {})
+        self.world.changes.notify()
+        return session
+
+    def _send_member_chunk(self, session: Session, data: dict[str, Any]) -> None:
+        guild = self.world.guilds.get(int(data.get("guild_id", 0)))
+        if guild is None:
+            return
+        chunk: dict[str, Any] = {
+            "guild_id": str(guild.id),
+            "members": [m.payload() for m in guild.members.values()],
+            "chunk_index": 0,
+            "chunk_count": 1,
+        }
+        if "nonce" in data:
+            chunk["nonce"] = data["nonce"]
+        self._send(session, "GUILD_MEMBERS_CHUNK", chunk)
+
+    # -- dispatching ---------------------------------------------------------------------------
+
+    def guild_create(self, guild_id: int, session: Session) -> dict[str, Any]:
+        """A GUILD_CREATE payload; ``member_count == len(members)`` with GUILD_MEMBERS."""
+        guild = self.world.guilds[guild_id]
+        if session.intents & INTENT_GUILD_MEMBERS:
+            members = list(guild.members.values())
+        else:
+            members = [guild.members[self.world.bot.id]]
+        bot_member = guild.members[self.world.bot.id]
+        payload = guild.payload()
+        payload.update(
+            joined_at=bot_member.payload()["joined_at"],
+            large=False,
+            unavailable=False,
+            member_count=len(guild.members),
+            members=[m.payload() for m in members],
+            channels=[c.payload() for c in guild.channels],
+            threads=[],
+            presences=[],
+            voice_states=[],
+            stage_instances=[],
+            guild_scheduled_events=list(guild.scheduled_events.values()),
+            soundboard_sounds=[],
+        )
+        for role in payload["roles"]:
+            self._check("GuildRoleResponse", role, "GUILD_CREATE role")
+        for channel in payload["channels"]:
+            self._check("GuildChannelResponse", channel, "GUILD_CREATE channel")
+        for member in payload["members"]:
+            self._check("GuildMemberResponse", member, "GUILD_CREATE member")
+        return payload
+
+    def dispatch(self, event: str, data: dict[str, Any], intent: int | None = None) -> int:
+        """Send an event to every session whose intents include ``intent``.
+
+        Events for a disconnected session are kept and replayed when it resumes. Returns the
+        number of sessions the event was queued for.
+        """
+        if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE"):
+            self._check("MessageResponse", data, event)
+        sent = 0
+        for session in self.sessions:
+            if intent is not None and not session.intents & intent:
+                continue
+            if event == "GUILD_CREATE":
+                payload = self.guild_create(int(data["id"]), session)
+            elif event in ("MESSAGE_CREATE", "MESSAGE_UPDATE"):
+                payload = self._redact(data, session)
+            else:
+                payload = data
+            self._send(session, event, payload)
+            sent += 1
+        return sent
+
+    def message_intent(self, guild_id: int | None) -> int:
+        return INTENT_GUILD_MESSAGES if guild_id is not None else INTENT_DIRECT_MESSAGES
+
+    def _redact(self, data: dict[str, Any], session: Session) -> dict[str, Any]:
+        """Without MESSAGE_CONTENT, guild messages arrive with empty content, embeds,
+        attachments and components unless the bot wrote them or is mentioned."""
+        if session.intents & INTENT_MESSAGE_CONTENT or "guild_id" not in data:
+            return data
+        bot_id = str(self.world.bot.id)
+        if data["author"]["id"] == bot_id or f"<@{bot_id}>" in data.get("content", ""):
+            return data
+        return {**data, "content": "", "embeds": [], "attachments": [], "components": []}
+
+    def _send(self, session: Session, event: str, data: dict[str, Any]) -> None:
+        session.seq += 1
+        frame = {"op": OP_DISPATCH, "t": event, "s": session.seq, "d": data}
+        session.log.append(frame)
+        if session.outbox is not None:
+            session.outbox.put_nowait(frame)
+
+    def _check(self, schema: str, instance: Any, where: str) -> None:
+        for problem in self.openapi.validate_schema(schema, instance, f"double sent {where}"):
+            self.world.record_error(problem)
+
+    # -- connection control --------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return any(session.connected for session in self.sessions)
+
+    async def disconnect(self, code: int = CLOSE_UNKNOWN_ERROR) -> int:
+        """Close every gateway connection with ``code`` (4000: the client resumes)."""
+        sockets = list(self._sockets)
+        for socket in sockets:
+            await socket.close(code=code, message=b"Test double disconnect")
+        return len(sockets)
+
+    def request_reconnect(self) -> None:
+        """Send RECONNECT (op 7) on every live session: the client reconnects and resumes."""
+        for session in self.sessions:
+            if session.outbox is not None:
+                session.outbox.put_nowait(_frame(OP_RECONNECT, None))
+
+    def invalidate_sessions(self, *, resumable: bool = False) -> None:
+        """Send INVALID_SESSION (op 9); with ``resumable=False`` the client identifies anew."""
+        for session in self.sessions:
+            if session.outbox is not None:
+                session.outbox.put_nowait(_frame(OP_INVALID_SESSION, resumable))
+
+    async def close(self) -> None:
+        for socket in list(self._sockets):
+            await socket.close(code=1001, message=b"Test double shutting down")
+        for writer in list(self._writers):
+            writer.cancel()
+
+
+def _frame(op: int, data: Any) -> dict[str, Any]:
+    return {"op": op, "d": data, "s": None, "t": None}
