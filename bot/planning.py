@@ -7,7 +7,7 @@ Discord.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.db import Database
@@ -109,3 +109,61 @@ async def next_candidate(
         declines=inputs.declines,
         term_start=group.term_start,
     )
+
+
+@dataclass(frozen=True)
+class SwapOutcome:
+    """What answering a swap request did; `message` explains it to the person answering."""
+
+    done: bool
+    message: str
+    session_id: int | None = None
+    requester_id: int | None = None
+    target_id: int | None = None
+    exchanged_session_id: int | None = None
+
+
+async def answer_swap(
+    database: Database, swap_id: int, answerer_id: int, accept: bool, now: datetime
+) -> SwapOutcome:
+    """Accept or decline a swap request, in one transaction.
+
+    On acceptance the other member takes the slot; if they had an upcoming slot of their
+    own in the group, the requester takes the earliest such slot (an exchange). Both
+    slots are then locked: they were agreed by the people concerned, and regenerating
+    the rota must not undo that.
+    """
+    async with database.transaction() as connection:
+        swap = await session_store.get_swap(database, swap_id)
+        if swap is None:
+            return SwapOutcome(False, "This request no longer exists.")
+        if swap.target_id != answerer_id:
+            return SwapOutcome(False, "Only the member who was asked can answer this request.")
+        if swap.state != "pending":
+            return SwapOutcome(False, f"This request was already {swap.state}.")
+        session = await session_store.get_session(database, swap.session_id)
+        if session is None or session.cancelled or session.starts_at <= now:
+            await session_store.decide_swap(connection, swap.id, "expired", now)
+            return SwapOutcome(
+                False, "This request has expired: the session has started or was cancelled."
+            )
+        if session.presenter_id != swap.requester_id:
+            await session_store.decide_swap(connection, swap.id, "void", now)
+            return SwapOutcome(
+                False, "The slot changed hands since this request was made; it no longer applies."
+            )
+        base = SwapOutcome(True, "", session.id, swap.requester_id, swap.target_id)
+        if not accept:
+            await session_store.decide_swap(connection, swap.id, "declined", now)
+            return replace(base, message="You declined the swap.")
+        await session_store.decide_swap(connection, swap.id, "accepted", now)
+        own = [
+            s
+            for s in await session_store.upcoming_sessions(database, session.group_id, now)
+            if s.presenter_id == swap.target_id and s.id != session.id
+        ]
+        await session_store.set_presenter(connection, session.id, swap.target_id, locked=True)
+        exchanged = own[0].id if own else None
+        if exchanged is not None:
+            await session_store.set_presenter(connection, exchanged, swap.requester_id, locked=True)
+        return replace(base, message="You accepted the swap.", exchanged_session_id=exchanged)

@@ -160,7 +160,7 @@ def next_candidate(
             presenter = assignments.get(other.id)
         if presenter is not None:
             tally.record(Presentation(presenter, other.starts_at))
-    candidates = frozenset(members) - frozenset(exclude) - {current}
+    candidates = frozenset(members) - frozenset(exclude)
     return _choose_presenter(session, candidates, tally, _Availability(absences, declines))
 
 
@@ -254,7 +254,7 @@ class _Tally:
         return (term_count, len(dates), -nearest, member)
 
     def _in_term(self, when: datetime) -> bool:
-        return True
+        return self._term_start is None or when >= self._term_start
 
 
 def _require_aware(instant: datetime, what: str) -> None:

@@ -293,3 +293,82 @@ def normalize_components(components: list[dict[str, Any]]) -> list[dict[str, Any
         if component.get("type") == 3:
             component.setdefault("options", [])
     return result
+
+
+COMMAND_NAME = r"^[-_'\w]{1,32}$"
+
+
+def check_commands(commands: list[dict[str, Any]]) -> None:
+    """Mirror Discord's checks on bulk-registered commands: unique (name, type), lowercase
+    names, chat-input descriptions of 1 to 100 characters, at most 25 options (and choices),
+    required options before optional ones, subcommands not mixed with plain options."""
+    import re
+
+    seen: set[tuple[str, int]] = set()
+    for index, command in enumerate(commands):
+        kind = int(command.get("type") or 1)
+        name = str(command.get("name", ""))
+        key = (name, kind)
+        if key in seen:
+            raise form_error(
+                f"{index}.name",
+                "APPLICATION_COMMANDS_DUPLICATE_NAME",
+                f"Application command names must be unique: {name!r}",
+            )
+        seen.add(key)
+        if kind == 1:
+            if not re.match(COMMAND_NAME, name) or name != name.lower():
+                raise form_error(
+                    f"{index}.name", "APPLICATION_COMMAND_INVALID_NAME", f"Invalid name {name!r}"
+                )
+            _check_options(f"{index}", command)
+
+
+def _check_options(where: str, parent: dict[str, Any]) -> None:
+    import re
+
+    description = parent.get("description") or ""
+    if not 1 <= len(description) <= 100:
+        raise form_error(
+            f"{where}.description", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
+        )
+    options = parent.get("options") or []
+    if len(options) > MAX_CHOICES:
+        raise form_error(f"{where}.options", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+    kinds = {int(o["type"]) in (1, 2) for o in options}
+    if len(kinds) > 1:
+        raise form_error(
+            f"{where}.options",
+            "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+            "Sub-command and sub-command group option types are mutually exclusive to all others",
+        )
+    optional_seen = False
+    for index, option in enumerate(options):
+        name = str(option.get("name", ""))
+        if not re.match(COMMAND_NAME, name) or name != name.lower():
+            raise form_error(
+                f"{where}.options.{index}.name", "APPLICATION_COMMAND_INVALID_NAME", f"Invalid {name!r}"
+            )
+        if int(option["type"]) in (1, 2):
+            _check_options(f"{where}.options.{index}", option)
+            continue
+        if option.get("required"):
+            if optional_seen:
+                raise form_error(
+                    f"{where}.options.{index}.required",
+                    "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
+                    "Required options must be placed before non-required options",
+                )
+        else:
+            optional_seen = True
+        if len(option.get("choices") or []) > MAX_CHOICES:
+            raise form_error(
+                f"{where}.options.{index}.choices", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer."
+            )
+        description = option.get("description") or ""
+        if not 1 <= len(description) <= 100:
+            raise form_error(
+                f"{where}.options.{index}.description",
+                "BASE_TYPE_BAD_LENGTH",
+                "Must be between 1 and 100 in length.",
+            )

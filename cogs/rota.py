@@ -1,0 +1,418 @@
+"""/rota: who presents when, manual assignments, swaps with consent, absences."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.access import require_leader, require_member
+from bot.audience import Audience
+from bot.autocomplete import group_choices, session_choices
+from bot.client import BalintBot
+from bot.domain.recurrence import format_when
+from bot.domain.rota import slot_changes
+from bot.errors import Refusal
+from bot.notify import tell, tell_slot_changes
+from bot.planning import answer_swap, regenerate_rota
+from bot.replies import reply
+from bot.storage import audit
+from bot.storage import sessions as session_store
+from bot.storage.groups import Group, PresenterMode, Role, get_group, role_of
+from bot.storage.rota_queries import my_next_slots, pending_swaps_for
+from bot.text import plain
+from cogs.sessions import presenter_label, session_of_group
+
+DEFAULT_SHOW, MAX_SHOW = 6, 25
+
+
+def local_day(text: str, zone: ZoneInfo, what: str) -> datetime:
+    """Local midnight of a `YYYY-MM-DD` date typed by a member."""
+    try:
+        day = datetime.strptime(text.strip(), "%Y-%m-%d").date()  # noqa: DTZ007 - a date only
+    except ValueError:
+        raise Refusal(
+            f"`{plain(text[:30])}` is not a date: write `{what}` as YYYY-MM-DD."
+        ) from None
+    return datetime.combine(day, time(0, 0), zone)
+
+
+def swap_view(swap_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(SwapAnswer(swap_id, True))
+    view.add_item(SwapAnswer(swap_id, False))
+    return view
+
+
+class SwapAnswer(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"rota-swap:(?P<swap>[0-9]+):(?P<answer>accept|decline)",
+):
+    """Accept / Decline on a swap request. The custom id carries the swap's id, so the
+    buttons keep working after a restart; only the member asked can press them."""
+
+    def __init__(self, swap_id: int, accept: bool) -> None:
+        self.swap_id, self.accept = swap_id, accept
+        super().__init__(
+            discord.ui.Button(
+                label="Accept" if accept else "Decline",
+                style=discord.ButtonStyle.success if accept else discord.ButtonStyle.secondary,
+                custom_id=f"rota-swap:{swap_id}:{'accept' if accept else 'decline'}",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> SwapAnswer:
+        return cls(int(match["swap"]), match["answer"] == "accept")
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        bot: BalintBot = interaction.client
+        outcome = await answer_swap(
+            bot.database, self.swap_id, interaction.user.id, self.accept, bot.clock.now()
+        )
+        if not outcome.done:
+            await interaction.response.send_message(outcome.message, ephemeral=True)
+            return
+        assert outcome.session_id is not None
+        assert outcome.requester_id is not None
+        session = await session_store.get_session(bot.database, outcome.session_id)
+        assert session is not None
+        group = await get_group(bot.database, session.group_id)
+        assert group is not None
+        when = format_when(session.starts_at)
+        exchange = ""
+        if outcome.exchanged_session_id is not None:
+            exchanged = await session_store.get_session(bot.database, outcome.exchanged_session_id)
+            assert exchanged is not None
+            exchange = format_when(exchanged.starts_at)
+        summary = f"{outcome.message} Session of {when} in **{plain(group.name)}**."
+        if exchange:
+            summary += f" In exchange, <@{outcome.requester_id}> takes your slot of {exchange}."
+        # The request message loses its buttons and says what happened.
+        await interaction.response.edit_message(content=summary, view=None)
+        verdict = "accepted" if self.accept else "declined"
+        note = (
+            f"<@{interaction.user.id}> {verdict} your swap request for the session of {when} "
+            f"in **{plain(group.name)}**."
+        )
+        if self.accept:
+            note += " They present then."
+            if exchange:
+                note += f" You take their slot of {exchange}."
+        await tell(bot, group, outcome.requester_id, note)
+
+
+@app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
+class RotaCommands(
+    commands.GroupCog, group_name="rota", group_description="The case-presentation rota"
+):
+    def __init__(self, bot: BalintBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    async def _regenerate_and_tell(self, group: Group, reason: str) -> int:
+        changes = await regenerate_rota(self.bot.database, group, self.bot.clock.now())
+        await tell_slot_changes(self.bot, group, changes, reason)
+        return len(changes)
+
+    @app_commands.command(
+        name="show",
+        description="The next sessions and their presenters",
+        extras={"audience": Audience.MEMBER},
+    )
+    @app_commands.describe(
+        group="Which group", count=f"How many sessions (1 to {MAX_SHOW}, default {DEFAULT_SHOW})"
+    )
+    @app_commands.autocomplete(group=group_choices)
+    async def show(
+        self,
+        interaction: discord.Interaction[BalintBot],
+        group: str | None = None,
+        count: app_commands.Range[int, 1, MAX_SHOW] = DEFAULT_SHOW,
+    ) -> None:
+        target = (await require_member(interaction, group)).group
+        upcoming = await session_store.upcoming_sessions(
+            self.bot.database, target.id, self.bot.clock.now(), limit=count
+        )
+        mode = (
+            "Presenters bring a case (assigned mode)."
+            if target.presenter_mode is PresenterMode.ASSIGNED
+            else "On-deck mode: anyone may volunteer at the session; "
+            "the member on deck is the fallback."
+        )
+        lines = [
+            f"- {format_when(s.starts_at)}: {presenter_label(target, s.presenter_id)}"
+            + (" (fixed)" if s.presenter_locked else "")
+            for s in upcoming
+        ]
+        await reply(
+            interaction,
+            f"**{plain(target.name)}**: rota",
+            mode,
+            "\n".join(lines) or "No sessions are planned.",
+        )
+
+    @app_commands.command(
+        name="me",
+        description="When you present next, in every group",
+        extras={"audience": Audience.MEMBER},
+    )
+    async def me(self, interaction: discord.Interaction[BalintBot]) -> None:
+        now = self.bot.clock.now()
+        slots = await my_next_slots(self.bot.database, interaction.user.id, now)
+        if interaction.guild_id is not None:
+            here = {g.id for g in await self._groups_here(interaction)}
+            slots = [s for s in slots if s.group_id in here]
+        next_per_group: dict[int, list[str]] = {}
+        for slot in slots:
+            next_per_group.setdefault(slot.group_id, []).append(
+                f"**{plain(slot.group_name)}**: {format_when(slot.starts_at)}"
+            )
+        lines = [entry for entries in next_per_group.values() for entry in entries]
+        sections = [
+            "**Your presenting slots**",
+            "\n".join(f"- {line}" for line in lines)
+            if lines
+            else "You have no presenting slot planned.",
+        ]
+        waiting = await pending_swaps_for(self.bot.database, interaction.user.id, now)
+        if waiting:
+            sections.append(
+                "**Swap requests waiting for your answer** (the buttons are in my DM to you):\n"
+                + "\n".join(
+                    f"- **{plain(w.group_name)}**: {format_when(w.starts_at)}" for w in waiting
+                )
+            )
+        await reply(interaction, *sections)
+
+    async def _groups_here(self, interaction: discord.Interaction[BalintBot]) -> list[Group]:
+        from bot.storage.groups import groups_of_user
+
+        return await groups_of_user(self.bot.database, interaction.guild_id, interaction.user.id)
+
+    @app_commands.command(
+        name="generate",
+        description="(Re)assign presenters to upcoming sessions (leaders)",
+        extras={"audience": Audience.LEADER},
+    )
+    @app_commands.describe(group="Which group")
+    @app_commands.autocomplete(group=group_choices)
+    async def generate(
+        self, interaction: discord.Interaction[BalintBot], group: str | None = None
+    ) -> None:
+        target = (await require_leader(interaction, group)).group
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        async with self.bot.database.transaction() as connection:
+            await audit.record(
+                connection,
+                guild_id=target.guild_id,
+                group_id=target.id,
+                actor_id=interaction.user.id,
+                action="rota generate",
+                detail="",
+                at=self.bot.clock.now(),
+            )
+        moved = await self._regenerate_and_tell(target, "the rota was regenerated")
+        await reply(
+            interaction,
+            f"Regenerated the rota of **{plain(target.name)}**: {moved} member(s) had their "
+            "slots changed and were told. Manually assigned sessions were kept.",
+        )
+
+    @app_commands.command(
+        name="assign",
+        description="Choose a session's presenter by hand (leaders)",
+        extras={"audience": Audience.LEADER},
+    )
+    @app_commands.describe(session="Which session", member="Who presents", group="Which group")
+    @app_commands.autocomplete(session=session_choices)
+    @app_commands.autocomplete(group=group_choices)
+    async def assign(
+        self,
+        interaction: discord.Interaction[BalintBot],
+        session: int,
+        member: discord.User,
+        group: str | None = None,
+    ) -> None:
+        target = (await require_leader(interaction, group)).group
+        planned = await session_of_group(self.bot, session, target)
+        role = await role_of(self.bot.database, target.id, member.id)
+        if member.bot or role is None:
+            raise Refusal(f"{member.mention} is not a member of **{plain(target.name)}**.")
+        if role.leads:
+            raise Refusal(
+                f"{member.mention} is a {role}: leaders and co-leaders facilitate "
+                "and do not present."
+            )
+        now = self.bot.clock.now()
+        async with self.bot.database.transaction() as connection:
+            await session_store.set_presenter(connection, planned.id, member.id, locked=True)
+            await audit.record(
+                connection,
+                guild_id=target.guild_id,
+                group_id=target.id,
+                actor_id=interaction.user.id,
+                action="rota assign",
+                detail=f"session {planned.id} to {member.id}",
+                at=now,
+            )
+        await reply(
+            interaction,
+            f"{member.mention} presents on {format_when(planned.starts_at)}; this session is "
+            "now fixed and regeneration will not change it.",
+        )
+        direct = slot_changes({planned.id: planned.presenter_id}, {planned.id: member.id})
+        await tell_slot_changes(self.bot, target, direct, "a leader assigned the session")
+        await self._regenerate_and_tell(target, "a leader assigned a session by hand")
+
+    @app_commands.command(
+        name="swap",
+        description="Ask another member to take your presenting slot",
+        extras={"audience": Audience.MEMBER},
+    )
+    @app_commands.describe(session="Your slot", with_="Who you ask")
+    @app_commands.rename(with_="with")
+    @app_commands.autocomplete(session=session_choices)
+    async def swap(
+        self, interaction: discord.Interaction[BalintBot], session: int, with_: discord.User
+    ) -> None:
+        planned_or_none = await session_store.get_session(self.bot.database, session)
+        if planned_or_none is None:
+            raise Refusal("I can't find that session; pick one from the list.")
+        target = await get_group(self.bot.database, planned_or_none.group_id)
+        assert target is not None
+        if await role_of(self.bot.database, target.id, interaction.user.id) is None:
+            raise Refusal("I can't find that session; pick one from the list.")
+        planned = await session_of_group(self.bot, session, target)
+        if planned.presenter_id != interaction.user.id:
+            raise Refusal("You can only offer a slot where you are the presenter.")
+        other_role = await role_of(self.bot.database, target.id, with_.id)
+        if with_.bot or other_role is None:
+            raise Refusal(f"{with_.mention} is not a member of **{plain(target.name)}**.")
+        if with_.id == interaction.user.id:
+            raise Refusal("Choose someone other than yourself.")
+        if other_role is not Role.MEMBER:
+            raise Refusal(f"{with_.mention} is a {other_role} and does not present.")
+        now = self.bot.clock.now()
+        async with self.bot.database.transaction() as connection:
+            swap_id = await session_store.create_swap(
+                connection, planned.id, interaction.user.id, with_.id, now
+            )
+        await reply(
+            interaction,
+            f"I asked {with_.mention} to take your slot of {format_when(planned.starts_at)}. "
+            "You'll hear when they answer.",
+        )
+        request = (
+            f"<@{interaction.user.id}> asks you to take their presenting slot in "
+            f"**{plain(target.name)}** on {format_when(planned.starts_at)}. If you have an "
+            "upcoming slot of your own, they take it in exchange."
+        )
+        await tell(
+            self.bot,
+            target,
+            with_.id,
+            request,
+            view=swap_view(swap_id),
+            hint="answer with the buttons below (only you can).",
+            fallback_view=swap_view(swap_id),
+        )
+
+    @app_commands.command(
+        name="away",
+        description="Tell the group you're away between two dates",
+        extras={"audience": Audience.MEMBER},
+    )
+    @app_commands.describe(
+        from_="First day away, YYYY-MM-DD", to="Last day away, YYYY-MM-DD", group="Which group"
+    )
+    @app_commands.rename(from_="from")
+    @app_commands.autocomplete(group=group_choices)
+    async def away(
+        self,
+        interaction: discord.Interaction[BalintBot],
+        from_: str,
+        to: str,
+        group: str | None = None,
+    ) -> None:
+        access = await require_member(interaction, group)
+        target = access.group
+        if access.role is None:
+            raise Refusal(f"You are not on the roster of **{plain(target.name)}**.")
+        zone = ZoneInfo(target.timezone)
+        start, last = local_day(from_, zone, "from"), local_day(to, zone, "to")
+        if last < start:
+            raise Refusal("The last day away is before the first; check the dates.")
+        end = datetime.combine(last.date() + timedelta(days=1), time(0, 0), zone)
+        now = self.bot.clock.now()
+        if end <= now:
+            raise Refusal("Those dates are in the past.")
+        async with self.bot.database.transaction() as connection:
+            await session_store.add_absence(connection, target.id, interaction.user.id, start, end)
+            # Fixed slots of this member inside the absence are released to the rota.
+            await connection.execute(
+                "UPDATE sessions SET presenter_locked = 0 WHERE group_id = ? AND presenter_id = ?"
+                " AND starts_at >= ? AND starts_at < ? AND starts_at > ?",
+                (
+                    target.id,
+                    interaction.user.id,
+                    int(start.timestamp()),
+                    int(end.timestamp()),
+                    int(now.timestamp()),
+                ),
+            )
+        await reply(
+            interaction,
+            f"Noted: you are away from {from_} to {to} (inclusive) in "
+            f"**{plain(target.name)}**. Any slot of yours in that time is handed on, and "
+            "whoever takes it is told.",
+        )
+        await self._regenerate_and_tell(target, "a member will be away")
+
+    @app_commands.command(
+        name="history",
+        description="Who presented when, and how often",
+        extras={"audience": Audience.MEMBER},
+    )
+    @app_commands.describe(group="Which group")
+    @app_commands.autocomplete(group=group_choices)
+    async def history(
+        self, interaction: discord.Interaction[BalintBot], group: str | None = None
+    ) -> None:
+        target = (await require_member(interaction, group)).group
+        past = await session_store.past_sessions(self.bot.database, target.id, self.bot.clock.now())
+        presented = [s for s in past if s.presenter_id is not None]
+        lines = [f"- {format_when(s.starts_at)}: <@{s.presenter_id}>" for s in presented[-25:]]
+        in_term = Counter(
+            s.presenter_id
+            for s in presented
+            if target.term_start is None or s.starts_at >= target.term_start
+        )
+        ever = Counter(s.presenter_id for s in presented)
+        counts = [
+            f"- <@{member}>: {in_term.get(member, 0)} this term, {total} in all"
+            for member, total in ever.most_common()
+        ]
+        await reply(
+            interaction,
+            f"**{plain(target.name)}**: presentations",
+            "\n".join(lines) or "Nobody has presented yet.",
+            "**Counts**\n" + "\n".join(counts) if counts else "",
+        )
+
+
+async def setup(bot: BalintBot) -> None:
+    bot.add_dynamic_items(SwapAnswer)
+    await bot.add_cog(RotaCommands(bot))
