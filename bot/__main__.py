@@ -60,6 +60,7 @@ async def serve(settings: Settings, *, clock: Clock | None = None, **options: An
         loop.add_signal_handler(signum, request_shutdown, signum.name)
     try:
         async with bot:
+            await bot.open_database()
             await bot.start(settings.token)
     except discord.LoginFailure:
         fail("Discord rejected DISCORD_TOKEN (401); copy the token again from the Bot page")

@@ -96,10 +96,23 @@ class BalintBot(commands.Bot):
         """(is a member of a group, leads a group) here; see `bot.storage.groups`."""
         return await roster_standing(self.database, guild_id, user_id)
 
+    async def open_database(self) -> None:
+        """Open, migrate and check the database against the key. `python -m bot` calls this
+        before logging in, so a database problem is reported without contacting Discord."""
+        if self._database is not None:
+            return
+        database = await Database.open(self.settings.database_path)
+        try:
+            await database.migrate()
+            await verify_key(database, self.cipher)
+        except BaseException:
+            await database.close()
+            raise
+        self._database = database
+
     async def setup_hook(self) -> None:
-        self._database = await Database.open(self.settings.database_path)
-        await self._database.migrate()
-        await verify_key(self._database, self.cipher)
+        await self.open_database()
+        assert self._database is not None
         self._scheduler = JobScheduler(self._database, self.clock)
         # Extensions register their job handlers, persistent views and commands here.
         for name in extension_names():

@@ -160,7 +160,7 @@ def next_candidate(
             presenter = assignments.get(other.id)
         if presenter is not None:
             tally.record(Presentation(presenter, other.starts_at))
-    candidates = frozenset(members) - frozenset(exclude)
+    candidates = frozenset(members) - frozenset(exclude) - {current}
     return _choose_presenter(session, candidates, tally, _Availability(absences, declines))
 
 
