@@ -409,7 +409,7 @@ def _add_months(first: date, months: int) -> date:
     month_index = first.year * 12 + (first.month - 1) + months
     year, month = divmod(month_index, 12)
     last_day = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(first.day, last_day, 28))
+    return date(year, month + 1, min(first.day, last_day))
 
 
 def _instant_of_wall_time(local_date: date, wall_time: time, zone: ZoneInfo) -> datetime:
