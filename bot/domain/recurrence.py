@@ -94,7 +94,13 @@ _COMMON_ZONES: Final = (
     "Africa/Johannesburg",
     "UTC",
 )
+# How alike (difflib ratio) a typo must be to a zone name to be suggested: 0.7 keeps
+# "Londn" -> London and "Sydny" -> Sydney but drops look-alikes such as Paris -> Davis.
 _SIMILARITY_CUTOFF: Final = 0.7
+# Years a session can be typed for. Far outside this is a typo, and refusing it here
+# keeps UTC conversion and monthly arithmetic clear of datetime's year 1 to 9999 limits.
+_EARLIEST_YEAR: Final = 1970
+_LATEST_YEAR: Final = 2999
 _LOCAL_START_PATTERN: Final = re.compile(
     r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})[ T]+(?P<hour>\d{1,2}):(?P<minute>\d{2})",
     re.ASCII,
@@ -312,6 +318,10 @@ def parse_local_start(text: str, zone: ZoneInfo) -> datetime:
     if match is None:
         raise MalformedLocalStart(text)
     fields = {key: int(value) for key, value in match.groupdict().items()}
+    if not _EARLIEST_YEAR <= fields["year"] <= _LATEST_YEAR:
+        raise MalformedLocalStart(
+            text, reason=f"the year must be from {_EARLIEST_YEAR} to {_LATEST_YEAR}"
+        )
     try:
         local = datetime(
             fields["year"],

@@ -279,7 +279,16 @@ def test_parse_local_start_refuses_other_formats_naming_the_expected_one(text: s
 
 
 @pytest.mark.parametrize(
-    "text", ["2026-02-30 19:00", "2026-13-01 19:00", "2026-12-01 24:00", "2026-12-01 19:60"]
+    "text",
+    [
+        "2026-02-30 19:00",
+        "2026-13-01 19:00",
+        "2026-12-01 24:00",
+        "2026-12-01 19:60",
+        "0000-01-01 10:00",
+        "9999-12-31 23:00",
+        "1969-12-31 23:00",
+    ],
 )
 def test_parse_local_start_refuses_impossible_dates_and_times(text: str) -> None:
     with pytest.raises(MalformedLocalStart, match=LOCAL_START_FORMAT):
@@ -335,6 +344,27 @@ def test_parse_local_start_takes_first_occurrence_of_ambiguous_time(
     assert parsed == first_occurrence
     assert format_local_start(parsed, zone) == text
     assert format_local_start(parsed + timedelta(hours=1), zone) == text  # the second one
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(max_size=30),
+        st.from_regex(r"\A\d{4}-\d{1,2}-\d{1,2}[ T]\d{1,2}:\d{2}\Z"),
+    ),
+    zone_name=st.sampled_from(SAMPLE_ZONES),
+)
+def test_parse_local_start_either_parses_or_explains(text: str, zone_name: str) -> None:
+    """Any text gives an instant or a message a leader can act on, never a traceback."""
+    outcome: datetime | str
+    try:
+        outcome = parse_local_start(text, ZoneInfo(zone_name))
+    except SchedulingError as error:
+        outcome = str(error)
+    if isinstance(outcome, str):
+        assert LOCAL_START_FORMAT in outcome or "does not exist" in outcome
+    else:
+        assert outcome.tzinfo is UTC
 
 
 def test_format_local_start_shows_the_wall_clock() -> None:
