@@ -44,6 +44,7 @@ OP_INVALID_SESSION = 9
 OP_HELLO = 10
 OP_HEARTBEAT_ACK = 11
 
+CLOSE_NORMAL = 1000
 CLOSE_UNKNOWN_ERROR = 4000
 CLOSE_AUTHENTICATION_FAILED = 4004
 CLOSE_DISALLOWED_INTENTS = 4014
@@ -60,11 +61,17 @@ class Session:
     log: list[dict[str, Any]] = field(default_factory=list)
     outbox: asyncio.Queue[dict[str, Any] | None] | None = None
     resumes: int = 0
-    identified_at: int = 0
+    ended: bool = False
+    """The client closed the connection normally (close code 1000): it will not resume."""
 
     @property
     def connected(self) -> bool:
         return self.outbox is not None
+
+    @property
+    def alive(self) -> bool:
+        """Connected, or disconnected in a way the client will RESUME from."""
+        return not self.ended
 
 
 class Gateway:
@@ -78,17 +85,15 @@ class Gateway:
         """Intents the application may use (the "privileged intents" switches)."""
         self.sessions: list[Session] = []
         self.identifies = 0
+        self.resume_count = 0
         self._sockets: set[web.WebSocketResponse] = set()
+        self._dropped: set[web.WebSocketResponse] = set()
         self._writers: set[asyncio.Task[None]] = set()
 
     @property
     def identify_intents(self) -> int | None:
         """The intents of the latest IDENTIFY."""
         return self.sessions[-1].intents if self.sessions else None
-
-    @property
-    def resumes(self) -> int:
-        return sum(session.resumes for session in self.sessions)
 
     # -- websocket endpoint ----------------------------------------------------------------
 
@@ -116,6 +121,9 @@ class Gateway:
             self._writers.discard(writer)
             if session is not None and session.outbox is outbox:
                 session.outbox = None
+                dropped = socket in self._dropped
+                session.ended = not dropped and socket.close_code == CLOSE_NORMAL
+            self._dropped.discard(socket)
             self._sockets.discard(socket)
             self.world.changes.notify()
         return socket
@@ -139,7 +147,7 @@ class Gateway:
         payload: dict[str, Any],
     ) -> Session | None:
         op = payload.get("op")
-        data = payload.get("d")
+        data: Any = payload.get("d")
         if op == OP_HEARTBEAT:
             outbox.put_nowait(_frame(OP_HEARTBEAT_ACK, None))
         elif op == OP_IDENTIFY:
@@ -169,7 +177,6 @@ class Gateway:
             return None
         self.identifies += 1
         session = Session(secrets.token_hex(16), intents, data, outbox=outbox)
-        session.identified_at = self.identifies
         self.sessions.append(session)
         world = self.world
         ready: dict[str, Any] = {
@@ -201,7 +208,8 @@ class Gateway:
         outbox: asyncio.Queue[dict[str, Any] | None],
         data: dict[str, Any],
     ) -> Session | None:
-        session = next((s for s in self.sessions if s.id == data.get("session_id")), None)
+        wanted = data.get("session_id")
+        session = next((s for s in self.sessions if s.id == wanted and s.alive), None)
         if session is None or data.get("token") != self.world.token:
             outbox.put_nowait(_frame(OP_INVALID_SESSION, False))
             return None
@@ -211,6 +219,7 @@ class Gateway:
             if frame["s"] > seq:
                 outbox.put_nowait(frame)
         session.resumes += 1
+        self.resume_count += 1
         self._send(session, "RESUMED", {})
         self.world.changes.notify()
         return session
@@ -255,11 +264,11 @@ class Gateway:
             soundboard_sounds=[],
         )
         for role in payload["roles"]:
-            self._check("GuildRoleResponse", role, "GUILD_CREATE role")
+            self.check("GuildRoleResponse", role, "GUILD_CREATE role")
         for channel in payload["channels"]:
-            self._check("GuildChannelResponse", channel, "GUILD_CREATE channel")
+            self.check("GuildChannelResponse", channel, "GUILD_CREATE channel")
         for member in payload["members"]:
-            self._check("GuildMemberResponse", member, "GUILD_CREATE member")
+            self.check("GuildMemberResponse", member, "GUILD_CREATE member")
         return payload
 
     def dispatch(self, event: str, data: dict[str, Any], intent: int | None = None) -> int:
@@ -269,10 +278,10 @@ class Gateway:
         number of sessions the event was queued for.
         """
         if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE"):
-            self._check("MessageResponse", data, event)
+            self.check("MessageResponse", data, event)
         sent = 0
         for session in self.sessions:
-            if intent is not None and not session.intents & intent:
+            if not session.alive or (intent is not None and not session.intents & intent):
                 continue
             if event == "GUILD_CREATE":
                 payload = self.guild_create(int(data["id"]), session)
@@ -304,7 +313,8 @@ class Gateway:
         if session.outbox is not None:
             session.outbox.put_nowait(frame)
 
-    def _check(self, schema: str, instance: Any, where: str) -> None:
+    def check(self, schema: str, instance: Any, where: str) -> None:
+        """Validate an object the double sends against a component schema."""
         for problem in self.openapi.validate_schema(schema, instance, f"double sent {where}"):
             self.world.record_error(problem)
 
@@ -314,10 +324,16 @@ class Gateway:
     def connected(self) -> bool:
         return any(session.connected for session in self.sessions)
 
+    @property
+    def has_client(self) -> bool:
+        """A client is connected or will resume its session."""
+        return any(session.alive for session in self.sessions)
+
     async def disconnect(self, code: int = CLOSE_UNKNOWN_ERROR) -> int:
         """Close every gateway connection with ``code`` (4000: the client resumes)."""
         sockets = list(self._sockets)
         for socket in sockets:
+            self._dropped.add(socket)
             await socket.close(code=code, message=b"Test double disconnect")
         return len(sockets)
 
@@ -328,10 +344,13 @@ class Gateway:
                 session.outbox.put_nowait(_frame(OP_RECONNECT, None))
 
     def invalidate_sessions(self, *, resumable: bool = False) -> None:
-        """Send INVALID_SESSION (op 9); with ``resumable=False`` the client identifies anew."""
+        """Send INVALID_SESSION (op 9); with ``resumable=False`` the client identifies anew
+        and the old sessions are forgotten."""
         for session in self.sessions:
             if session.outbox is not None:
                 session.outbox.put_nowait(_frame(OP_INVALID_SESSION, resumable))
+        if not resumable:
+            self.sessions.clear()
 
     async def close(self) -> None:
         for socket in list(self._sockets):

@@ -68,12 +68,8 @@ def interaction_metadata(interaction: Interaction) -> dict[str, Any]:
     }
     if interaction.type == 3 and interaction.source_message is not None:
         data["interacted_message_id"] = str(interaction.source_message.id)
-    if interaction.type == 5:
-        opener = interaction.opened_by
-        if opener is not None and opener.type in (2, 3):
-            data["triggering_interaction_metadata"] = interaction_metadata(opener)
-        else:
-            data["type"] = 2  # a modal always comes from a command or a component
+    if interaction.type == 5 and interaction.opened_by is not None:
+        data["triggering_interaction_metadata"] = interaction_metadata(interaction.opened_by)
     return data
 
 

@@ -215,7 +215,8 @@ class Channel:
                 "last_pin_timestamp": None,
                 "recipients": [self.recipient.payload()],
             }
-        assert self.guild_id is not None and self.name is not None
+        assert self.guild_id is not None
+        assert self.name is not None
         data: dict[str, Any] = {
             "id": str(self.id),
             "type": self.type,
@@ -239,7 +240,7 @@ class Channel:
         return data
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Member:
     """A user's membership of a guild, with its roles (``@everyone`` is implicit)."""
 
@@ -248,6 +249,9 @@ class Member:
     roles: list[Role] = field(default_factory=list)
     nick: str | None = None
     joined_at: datetime = field(default_factory=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Member {self.user.name} of {self.guild_id} roles={[r.name for r in self.roles]}>"
 
     def payload(self, *, with_user: bool = True) -> dict[str, Any]:
         """A ``GuildMemberResponse`` (without ``user`` inside message/resolved objects)."""
@@ -269,7 +273,7 @@ class Member:
         return data
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Guild:
     """A guild with its roles, channels, members and scheduled events."""
 
@@ -282,6 +286,9 @@ class Guild:
     members: dict[int, Member] = field(default_factory=dict)
     scheduled_events: dict[int, dict[str, Any]] = field(default_factory=dict)
     preferred_locale: str = "en-US"
+
+    def __repr__(self) -> str:
+        return f"<Guild {self.id} {self.name!r}>"
 
     def role(self, name: str) -> Role:
         for role in self.roles:

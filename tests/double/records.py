@@ -4,6 +4,10 @@ Records are plain objects for tests to assert on. Waiting helpers wake on every 
 double records (no polling, no fixed sleeps).
 """
 
+# The test API takes `timeout=` arguments on purpose (asked for by its users); the waits
+# themselves use asyncio.wait_for.
+# ruff: noqa: ASYNC109
+
 from __future__ import annotations
 
 import asyncio
@@ -78,7 +82,7 @@ class Attachment:
         return data
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Message:
     """A message as stored by the double (bot messages, user messages, interaction replies)."""
 
@@ -106,6 +110,13 @@ class Message:
     deleted: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
     """Earlier versions (content, embeds, components, flags) before each edit."""
+
+    def __repr__(self) -> str:
+        text = self.content if len(self.content) <= 40 else self.content[:39] + "…"
+        return (
+            f"<Message {self.id} in {self.channel_id} by {self.author.name}: {text!r}"
+            f" flags={self.flags}{' deleted' if self.deleted else ''}>"
+        )
 
     @property
     def ephemeral(self) -> bool:
@@ -216,7 +227,7 @@ class CallbackAttempt:
     at: float
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Interaction:
     """An interaction the double sent to the bot, and everything the bot did with it."""
 
@@ -240,6 +251,10 @@ class Interaction:
     edits: list[dict[str, Any]] = field(default_factory=list)
     """Bodies of every accepted ``PATCH .../messages/@original``."""
 
+    def __repr__(self) -> str:
+        response = None if self.response is None else self.response.type
+        return f"<Interaction {self.id}: {self.describe()}, response type {response}>"
+
     @property
     def rejected(self) -> list[CallbackAttempt]:
         return [a for a in self.attempts if a.status >= 300]
@@ -248,7 +263,8 @@ class Interaction:
     def messages(self) -> list[Message]:
         """What the user sees: the original response message (if any) then follow-ups."""
         shown = [self.original] if self.original is not None else []
-        return [m for m in shown + self.followups if not m.deleted]
+        unique = {id(m): m for m in shown + self.followups}
+        return [m for m in unique.values() if not m.deleted]
 
     @property
     def reply(self) -> Message:

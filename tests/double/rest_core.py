@@ -165,7 +165,9 @@ class CoreRoutes:
         body = call.body if isinstance(call.body, list) else []
         check_commands(body)
         world = self.world
-        previous = world.global_commands if guild_id is None else world.guild_commands.get(guild_id, [])
+        previous = (
+            world.global_commands if guild_id is None else world.guild_commands.get(guild_id, [])
+        )
         ids = {(c.name, c.type): c.id for c in previous}
         commands = [
             RegisteredCommand(
@@ -218,9 +220,7 @@ class CoreRoutes:
             recipient = channel.recipient
             assert recipient is not None
             if recipient.bot or not recipient.dms_open or not world.mutual_guilds(recipient):
-                raise DiscordError(
-                    403, 50007, "Cannot send messages to this user", problem=False
-                )
+                raise DiscordError(403, 50007, "Cannot send messages to this user", problem=False)
         check_message(body, len(call.files), creating=True)
         nonce = body.get("nonce")
         if nonce is not None and body.get("enforce_nonce"):
@@ -250,11 +250,11 @@ class CoreRoutes:
     def _reference(self, channel: Channel, reference: dict[str, Any]) -> dict[str, Any]:
         target_id = int(reference.get("message_id") or 0)
         target = self.world.messages_by_id.get(target_id)
-        if target is None or target.channel_id != channel.id:
-            if reference.get("fail_if_not_exists", True):
-                raise form_error(
-                    "message_reference", "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", "Unknown message"
-                )
+        missing = target is None or target.channel_id != channel.id
+        if missing and reference.get("fail_if_not_exists", True):
+            raise form_error(
+                "message_reference", "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", "Unknown message"
+            )
         result: dict[str, Any] = {
             "type": 0,
             "channel_id": str(channel.id),
@@ -469,6 +469,7 @@ def _parse_time(raw: str, field_name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
-        raise form_error(field_name, "DATE_TIME_TYPE_INVALID", "Invalid ISO8601 timestamp") from None
+        raise form_error(
+            field_name, "DATE_TIME_TYPE_INVALID", "Invalid ISO8601 timestamp"
+        ) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-

@@ -68,6 +68,7 @@ class InteractionRoutes:
         attempt = CallbackAttempt(body.get("type"), body, 0, None, self.world.clock())
         interaction.attempts.append(attempt)
         try:
+            call.reject_if_invalid()
             reply = self._respond(interaction, call, body)
         except DiscordError as error:
             attempt.status, attempt.error_code = error.status, error.code
@@ -176,6 +177,14 @@ class InteractionRoutes:
         body = call.json_object()
         check_message(body, len(call.files), creating=True)
         world = self.world
+        original = interaction.original
+        if response.type == 5 and original is not None and original.loading:
+            # The first follow-up after a deferral replaces the "thinking" message; it keeps
+            # the deferral's visibility whatever flags it asks for.
+            apply_edit(world, original, {k: v for k, v in body.items() if k != "flags"}, call.files)
+            interaction.followups.append(original)
+            announce(world, self.gateway, "MESSAGE_UPDATE", original)
+            return ok(original.payload()) if call.flag("wait") else no_content()
         message = new_message(
             world, interaction.channel, world.bot, body, call.files, interaction=interaction
         )

@@ -7,6 +7,7 @@ also records it in ``double.errors`` so that a test fails even if the bot swallo
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .records import IS_COMPONENTS_V2, walk_components
@@ -22,6 +23,11 @@ MAX_MODAL_COMPONENTS = 5
 MAX_CHOICES = 25
 SELECT_TYPES = frozenset({3, 5, 6, 7, 8})
 TEXT_INPUT = 4
+THUMBNAIL = 11
+MEDIA_GALLERY = 12
+FILE = 13
+SEPARATOR = 14
+CONTAINER = 17
 
 
 class DiscordError(Exception):
@@ -93,12 +99,7 @@ def check_message(body: dict[str, Any], file_count: int, *, creating: bool) -> N
     components = body.get("components") or []
     embeds = body.get("embeds") or []
     if creating and not (
-        content
-        or embeds
-        or components
-        or file_count
-        or body.get("sticker_ids")
-        or body.get("poll")
+        content or embeds or components or file_count or body.get("sticker_ids") or body.get("poll")
     ):
         raise DiscordError(
             400, 50006, "Cannot send an empty message", detail="no content, embed or file"
@@ -116,7 +117,9 @@ def check_message(body: dict[str, Any], file_count: int, *, creating: bool) -> N
     _check_embed_size(embeds)
     nonce = body.get("nonce")
     if isinstance(nonce, str) and len(nonce) > MAX_NONCE:
-        raise form_error("nonce", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_NONCE} or fewer in length.")
+        raise form_error(
+            "nonce", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_NONCE} or fewer in length."
+        )
     mentions = body.get("allowed_mentions") or {}
     for kind in ("users", "roles"):
         if kind in (mentions.get("parse") or []) and mentions.get(kind):
@@ -179,7 +182,9 @@ def _check_embed_size(embeds: list[dict[str, Any]]) -> None:
             total += len(embed_field.get("name") or "") + len(embed_field.get("value") or "")
     if total > MAX_EMBED_TOTAL:
         raise form_error(
-            "embeds", "BASE_TYPE_MAX_LENGTH", f"Embed size exceeds maximum size of {MAX_EMBED_TOTAL}"
+            "embeds",
+            "BASE_TYPE_MAX_LENGTH",
+            f"Embed size exceeds maximum size of {MAX_EMBED_TOTAL}",
         )
 
 
@@ -292,7 +297,40 @@ def normalize_components(components: list[dict[str, Any]]) -> list[dict[str, Any
             component.setdefault("max_values", 1)
         if component.get("type") == 3:
             component.setdefault("options", [])
+        _fill_layout_defaults(component)
     return result
+
+
+def _fill_layout_defaults(component: dict[str, Any]) -> None:
+    """Members Discord always returns on components-v2 layout components."""
+    kind = component.get("type")
+    if kind == CONTAINER:
+        component.setdefault("accent_color", None)
+        component.setdefault("spoiler", False)
+    elif kind == SEPARATOR:
+        component.setdefault("spacing", 1)
+        component.setdefault("divider", True)
+    elif kind in (THUMBNAIL, FILE):
+        component.setdefault("spoiler", False)
+        key = "media" if kind == THUMBNAIL else "file"
+        if isinstance(component.get(key), dict):
+            _fill_media(component[key])
+        if kind == THUMBNAIL:
+            component.setdefault("description", None)
+        else:
+            component.setdefault("name", None)
+            component.setdefault("size", None)
+    elif kind == MEDIA_GALLERY:
+        for item in component.get("items", []):
+            item.setdefault("description", None)
+            item.setdefault("spoiler", False)
+            if isinstance(item.get("media"), dict):
+                _fill_media(item["media"])
+
+
+def _fill_media(media: dict[str, Any]) -> None:
+    media.setdefault("id", "0")
+    media.setdefault("proxy_url", media.get("url", ""))
 
 
 COMMAND_NAME = r"^[-_'\w]{1,32}$"
@@ -302,8 +340,6 @@ def check_commands(commands: list[dict[str, Any]]) -> None:
     """Mirror Discord's checks on bulk-registered commands: unique (name, type), lowercase
     names, chat-input descriptions of 1 to 100 characters, at most 25 options (and choices),
     required options before optional ones, subcommands not mixed with plain options."""
-    import re
-
     seen: set[tuple[str, int]] = set()
     for index, command in enumerate(commands):
         kind = int(command.get("type") or 1)
@@ -325,8 +361,6 @@ def check_commands(commands: list[dict[str, Any]]) -> None:
 
 
 def _check_options(where: str, parent: dict[str, Any]) -> None:
-    import re
-
     description = parent.get("description") or ""
     if not 1 <= len(description) <= 100:
         raise form_error(
@@ -334,7 +368,9 @@ def _check_options(where: str, parent: dict[str, Any]) -> None:
         )
     options = parent.get("options") or []
     if len(options) > MAX_CHOICES:
-        raise form_error(f"{where}.options", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+        raise form_error(
+            f"{where}.options", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."
+        )
     kinds = {int(o["type"]) in (1, 2) for o in options}
     if len(kinds) > 1:
         raise form_error(
@@ -347,7 +383,9 @@ def _check_options(where: str, parent: dict[str, Any]) -> None:
         name = str(option.get("name", ""))
         if not re.match(COMMAND_NAME, name) or name != name.lower():
             raise form_error(
-                f"{where}.options.{index}.name", "APPLICATION_COMMAND_INVALID_NAME", f"Invalid {name!r}"
+                f"{where}.options.{index}.name",
+                "APPLICATION_COMMAND_INVALID_NAME",
+                f"Invalid {name!r}",
             )
         if int(option["type"]) in (1, 2):
             _check_options(f"{where}.options.{index}", option)

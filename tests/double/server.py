@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from .records import Request, UploadedFile
 from .rules import DiscordError
@@ -36,6 +36,13 @@ class Call:
     query: dict[str, str]
     body: Any
     files: list[UploadedFile]
+    problems: list[str]
+    """OpenAPI validation problems (already recorded in ``double.errors``)."""
+
+    def reject_if_invalid(self) -> None:
+        """Answer an invalid body as Discord does: 400 code 50035."""
+        if self.problems:
+            raise DiscordError(400, 50035, "Invalid Form Body", problem=False)
 
     def flag(self, name: str) -> bool:
         """Query booleans: discord.py sends ``1``, Discord also accepts ``true``."""
@@ -71,10 +78,19 @@ def no_content() -> Reply:
 class RestApi:
     """Dispatches ``/api/v10/*`` to handlers keyed by (method, OpenAPI path template)."""
 
-    def __init__(self, world: World, openapi: OpenApi, routes: RouteTable) -> None:
+    def __init__(
+        self,
+        world: World,
+        openapi: OpenApi,
+        routes: RouteTable,
+        *,
+        self_validating: frozenset[tuple[str, str]] = frozenset(),
+    ) -> None:
         self.world = world
         self.openapi = openapi
         self.routes = routes
+        self.self_validating = self_validating
+        """Routes whose handler records the attempt before calling ``reject_if_invalid``."""
 
     async def handle(self, request: web.Request) -> web.Response:
         world = self.world
@@ -82,37 +98,44 @@ class RestApi:
         path = request.path[len(API_PREFIX) :]
         record = Request(method, path, dict(request.query), None, [])
         world.requests.append(record)
-        where = f"{method} {path}"
+        where = f"{method} {_readable(path)}"
         route: RouteMatch | None = None
         try:
             content_type, body, files = await _read_body(request)
             record.json, record.files = body, files
             route = self.openapi.match(method, path)
             if route is None or route.operation is None:
-                raise DiscordError(404, 0, "404: Not Found", detail="no such route in Discord's API")
+                raise DiscordError(
+                    404, 0, "404: Not Found", detail="no such route in Discord's API"
+                )
             record.route = route.template
             handler = self.routes.get((method, route.template))
             if handler is None:
                 raise DiscordError(
-                    404, 0, "404: Not Found", detail=f"the double does not implement {route.template}"
+                    404,
+                    0,
+                    "404: Not Found",
+                    detail=f"the double does not implement {route.template}",
                 )
             self._authenticate(request, route)
             problems = self.openapi.validate_query(route, record.query, f"bot sent {where}")
             problems += self.openapi.validate_request_body(
                 route, content_type, body, f"bot sent {where} body"
             )
-            if problems:
-                for problem in problems:
-                    world.record_error(problem)
-                raise DiscordError(400, 50035, "Invalid Form Body", problem=False)
-            call = Call(method, path, route.params, record.query, body, files)
+            for problem in problems:
+                world.record_error(problem)
+            call = Call(method, path, route.params, record.query, body, files, problems)
+            if (method, route.template) not in self.self_validating:
+                call.reject_if_invalid()
             reply = await handler(call)
         except DiscordError as error:
             if error.problem:
                 world.record_error(f"{where}: {error.describe()}")
             reply = Reply(error.status, error.body())
         except Exception as error:  # a bug in the double must never pass for Discord's answer
-            world.record_error(f"{where}: the test double crashed: {error!r}\n{traceback.format_exc()}")
+            world.record_error(
+                f"{where}: the test double crashed: {error!r}\n{traceback.format_exc()}"
+            )
             reply = Reply(400, {"code": 0, "message": f"test double crashed: {error!r}"})
         record.status, record.response = reply.status, reply.body
         if route is not None and route.operation is not None:
@@ -130,6 +153,11 @@ class RestApi:
             return
         if request.headers.get("Authorization") != f"Bot {self.world.token}":
             raise DiscordError(401, 0, "401: Unauthorized", detail="bad or missing bot token")
+
+
+def _readable(path: str) -> str:
+    """Shorten interaction/webhook tokens in error messages."""
+    return "/".join(p if len(p) <= 32 else p[:8] + "…" for p in path.split("/"))
 
 
 def respond(reply: Reply) -> web.Response:
@@ -153,20 +181,15 @@ async def _read_body(request: web.Request) -> tuple[str, Any, list[UploadedFile]
         files: list[UploadedFile] = []
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
-            assert isinstance(part, web.BodyPartReader) or hasattr(part, "read")
+            if not isinstance(part, BodyPartReader):
+                raise DiscordError(400, 50035, "Invalid Form Body", detail="nested multipart")
             name = part.name or ""
-            data = await part.read()  # type: ignore[union-attr]
+            data = bytes(await part.read())
             if name == "payload_json":
-                payload = _parse_json(bytes(data))
+                payload = _parse_json(data)
             else:
-                files.append(
-                    UploadedFile(
-                        name,
-                        part.filename or name,  # type: ignore[union-attr]
-                        bytes(data),
-                        part.headers.get("Content-Type"),
-                    )
-                )
+                content = part.headers.get("Content-Type")
+                files.append(UploadedFile(name, part.filename or name, data, content))
         return content_type, payload, files
     raw = await request.read()
     if not raw:

@@ -12,7 +12,6 @@ the description (see ``_patch``); the file on disk is left untouched.
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import re
@@ -21,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -63,6 +62,8 @@ def _patch(document: dict[str, Any]) -> None:
 
     - ``SnowflakeType`` is string-only in the description, but Discord accepts JSON integers
       and discord.py sends some ids as integers (``recipient_id``, attachment ids).
+    - Per-field errors (``errors.<field>._errors[]``) carry string codes on Discord
+      (``"BASE_TYPE_MAX_LENGTH"``) where the description says integer.
     """
     schemas = document["components"]["schemas"]
     schemas["SnowflakeType"] = {
@@ -71,6 +72,11 @@ def _patch(document: dict[str, Any]) -> None:
             {"type": "integer", "minimum": 0},
         ],
         "format": "snowflake",
+    }
+    schemas["InnerErrors"]["properties"]["_errors"]["items"] = {
+        "type": "object",
+        "properties": {"code": {"type": ["integer", "string"]}, "message": {"type": "string"}},
+        "required": ["code", "message"],
     }
 
 
@@ -156,9 +162,7 @@ class OpenApi:
         )
         return self._errors(pointer, body, where)
 
-    def validate_query(
-        self, route: RouteMatch, query: Mapping[str, str], where: str
-    ) -> list[str]:
+    def validate_query(self, route: RouteMatch, query: Mapping[str, str], where: str) -> list[str]:
         """Check query parameters the operation declares (booleans may be ``1``/``0``)."""
         operation = route.operation
         if operation is None:
@@ -181,9 +185,7 @@ class OpenApi:
                 problems.append(f"{where}: query {name}={raw!r} is not an integer")
         return problems
 
-    def validate_response(
-        self, route: RouteMatch, status: int, body: Any, where: str
-    ) -> list[str]:
+    def validate_response(self, route: RouteMatch, status: int, body: Any, where: str) -> list[str]:
         """Validate the double's own answer against the documented response schema."""
         operation = route.operation
         if operation is None:
@@ -196,7 +198,6 @@ class OpenApi:
         method = self._method_of(route)
         if "$ref" in response:
             pointer = response["$ref"] + "/content/application~1json/schema"
-            pointer = pointer.replace("#/", "#/", 1)
         elif "content" in response:
             pointer = _pointer(
                 "paths", route.template, method, "responses", key, "content",
@@ -217,25 +218,68 @@ class OpenApi:
 
 
 def _describe(error: ValidationError) -> str:
-    path = error.json_path
-    if error.context:
-        deepest = best_match(error.context)
-        message = f"{_short(error.message)}; closest alternative: {deepest.json_path}: " + _short(
-            deepest.message
+    """One line per problem; for a union, explain the alternative the instance meant."""
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        chosen = _intended_alternative(error)
+        inner = "; ".join(f"{e.json_path}: {_message(e)}" for e in chosen[:3])
+        return f"{error.json_path}: matches no alternative; the closest fails with {inner}"
+    return f"{error.json_path}: {_message(error)}"
+
+
+def _intended_alternative(error: ValidationError) -> list[ValidationError]:
+    """The leaf errors of the alternative the instance most likely meant: one whose ``type``
+    discriminator does not already fail, with the fewest errors."""
+    groups: dict[Any, list[ValidationError]] = {}
+    for inner in error.context or []:
+        groups.setdefault(inner.relative_schema_path[0], []).append(inner)
+    depth = len(error.absolute_path)
+
+    def unlikeliness(errors: list[ValidationError]) -> tuple[int, int]:
+        wrong_kind = any(
+            list(e.absolute_path)[depth:] == ["type"]
+            or (e.validator == "type" and len(e.absolute_path) == depth)
+            for e in errors
         )
-    else:
-        message = _short(error.message)
-    return f"{path}: {message}"
+        return (1 if wrong_kind else 0, len(errors))
+
+    best = min(groups.values(), key=unlikeliness)
+    leaves: list[ValidationError] = []
+    for candidate in best:
+        if candidate.validator in ("anyOf", "oneOf") and candidate.context:
+            leaves.extend(_intended_alternative(candidate))
+        else:
+            leaves.append(candidate)
+    return leaves
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+def _message(error: ValidationError) -> str:
+    """jsonschema's message without the (possibly huge) instance."""
+    value = error.validator_value
+    instance = error.instance
+    match error.validator:
+        case "maxLength":
+            return f"length {len(instance)} is over the maximum of {value}"
+        case "minLength":
+            return f"length {len(instance)} is under the minimum of {value}"
+        case "maxItems":
+            return f"{len(instance)} items is over the maximum of {value}"
+        case "minItems":
+            return f"{len(instance)} items is under the minimum of {value}"
+        case "type":
+            return f"{_short(repr(instance), 60)} is not of type {value}"
+        case "anyOf" | "oneOf":
+            return f"{_short(repr(instance), 60)} matches none of the alternatives"
+        case _:
+            return _short(error.message)
+
+
+def _short(text: str, limit: int = _MAX_MESSAGE) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @functools.cache
 def load_openapi() -> OpenApi:
     """Load and patch the description once per process (about 0.1 s)."""
     document = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
-    document = copy.deepcopy(document)
     _patch(document)
     return OpenApi(document)

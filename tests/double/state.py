@@ -42,6 +42,7 @@ INTENT_MESSAGE_CONTENT = 1 << 15
 INTENT_GUILD_SCHEDULED_EVENTS = 1 << 16
 
 Where = Channel | User | int
+TEST_TOKEN = "test-token"
 
 
 class Announcer(Protocol):
@@ -54,7 +55,7 @@ class World:
     def __init__(
         self,
         *,
-        token: str = "test-token",
+        token: str = TEST_TOKEN,
         bot_name: str = "Balint Bot",
         application_name: str = "Balint",
         clock: Callable[[], float] = time.monotonic,
@@ -288,7 +289,9 @@ class World:
             return list(self.global_commands)
         return list(self.guild_commands.get(guild.id, []))
 
-    def find_command(self, name: str, guild: Guild | None, type: int = 1) -> RegisteredCommand | None:
+    def find_command(
+        self, name: str, guild: Guild | None, type: int = 1
+    ) -> RegisteredCommand | None:
         """Resolve a command as Discord does: the guild's own commands, then global ones."""
         candidates = self.commands(guild) if guild is not None else []
         for command in candidates + self.global_commands:
