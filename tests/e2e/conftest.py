@@ -1,0 +1,136 @@
+"""End-to-end fixtures: the real BalintBot, unmodified discord.py, against the double.
+
+A `Scene` is one Discord server ("Clinic") with a home channel and people in it; the bot
+runs with a `ManualClock` and its own database file, and can be stopped and started
+again on the same database (restarts, outages).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.client import BalintBot
+from bot.clock import ManualClock
+from bot.config import Settings
+from tests.double import Channel, DiscordDouble, Guild, Interaction, Message, User
+
+# A Monday morning, well before the sessions the tests plan.
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+TEST_KEY = bytes(range(32))
+
+
+@dataclass
+class Scene:
+    double: DiscordDouble
+    clock: ManualClock
+    settings: Settings
+    guild: Guild
+    home: Channel
+    other_channel: Channel
+    admin: User  # the server owner: Manage Server
+    leader: User
+    members: list[User]
+    outsider: User
+    robot: User
+    _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
+    bot: BalintBot | None = None
+
+    async def start(self, **options: Any) -> BalintBot:
+        assert self.bot is None, "the bot is already running"
+        bot = BalintBot(self.settings, clock=self.clock, guild_ready_timeout=0.05, **options)
+        await self._stack.enter_async_context(self.double.run_client(bot))
+        self.bot = bot
+        return bot
+
+    async def stop(self) -> None:
+        await self._stack.aclose()
+        self._stack = contextlib.AsyncExitStack()
+        self.bot = None
+
+    async def restart(self) -> BalintBot:
+        await self.stop()
+        return await self.start()
+
+    @property
+    def running(self) -> BalintBot:
+        assert self.bot is not None, "the bot is not running"
+        return self.bot
+
+    async def slash(self, command: str, user: User, **values: Any) -> Interaction:
+        """Run a slash command in the home channel (unless `channel=` says otherwise)."""
+        channel = values.pop("in_channel", self.home)
+        if "channel" in values:
+            options = dict(values.pop("options", {}))
+            options["channel"] = values.pop("channel")
+            values["options"] = options
+        return await self.double.slash(command, user, guild=self.guild, channel=channel, **values)
+
+    async def settle(self) -> None:
+        """Let scheduled work due at the clock's time finish."""
+        await asyncio.wait_for(self.running.scheduler.wait_idle(), 5)
+
+    def home_messages(self) -> list[Message]:
+        return [m for m in self.double.messages(self.home) if not m.ephemeral]
+
+
+def reply_text(interaction: Interaction) -> str:
+    message = interaction.reply
+    assert message is not None, "the bot did not reply"
+    return message.content or ""
+
+
+@pytest.fixture
+async def double() -> AsyncIterator[DiscordDouble]:
+    async with DiscordDouble() as double:
+        yield double
+        double.assert_no_errors()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+async def scene(double: DiscordDouble, clock: ManualClock, tmp_path: Path) -> AsyncIterator[Scene]:
+    guild = double.add_guild("Clinic")
+    home = double.add_channel(guild, "balint-tuesday")
+    other = double.add_channel(guild, "general")
+    leader = double.add_user("dr-lead")
+    members = [double.add_user(name) for name in ("alice", "bob", "carol", "dave")]
+    outsider = double.add_user("olga")
+    robot = double.add_user("some-bot", bot=True)
+    for user in (leader, *members, outsider, robot):
+        double.add_member(guild, user)
+    admin = next(m.user for m in guild.members.values() if m.user.id == guild.owner_id)
+    settings = Settings(
+        token=double.token,
+        database_path=tmp_path / "balint.db",
+        encryption_key=TEST_KEY,
+    )
+    scene = Scene(
+        double=double,
+        clock=clock,
+        settings=settings,
+        guild=guild,
+        home=home,
+        other_channel=other,
+        admin=admin,
+        leader=leader,
+        members=members,
+        outsider=outsider,
+        robot=robot,
+    )
+    await scene.start()
+    try:
+        yield scene
+    finally:
+        await scene.stop()
