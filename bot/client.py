@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -62,6 +63,17 @@ async def send_ephemeral(interaction: discord.Interaction[Any], message: str) ->
         await interaction.response.send_message(message, ephemeral=True, allowed_mentions=mentions)
 
 
+# Names discord.py gives the tasks that run command, button, form and event handlers.
+_HANDLER_TASKS = (
+    "CommandTree-invoker",
+    "discord-ui-view-dispatch",
+    "discord-ui-dynamic-item",
+    "discord-ui-modal-dispatch",
+    "discord.py: on_message",
+)
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
 class BalintBot(commands.Bot):
     def __init__(self, settings: Settings, *, clock: Clock | None = None, **options: Any) -> None:
         super().__init__(
@@ -95,6 +107,19 @@ class BalintBot(commands.Bot):
     async def roster_standing(self, guild_id: int | None, user_id: int) -> tuple[bool, bool]:
         """(is a member of a group, leads a group) here; see `bot.storage.groups`."""
         return await roster_standing(self.database, guild_id, user_id)
+
+    async def _drain_handlers(self) -> None:
+        current = asyncio.current_task()
+        running = [
+            task
+            for task in asyncio.all_tasks()
+            if task is not current
+            and not task.done()
+            and task.get_name().startswith(_HANDLER_TASKS)
+        ]
+        if running:
+            log.info("waiting for %d handler(s) to finish before shutting down", len(running))
+            await asyncio.wait(running, timeout=SHUTDOWN_GRACE_SECONDS)
 
     async def open_database(self) -> None:
         """Open, migrate and check the database against the key. `python -m bot` calls this
@@ -147,6 +172,9 @@ class BalintBot(commands.Bot):
         log.info("synced %d application commands %s", len(synced), meta_key.split(":")[1])
 
     async def close(self) -> None:
+        """Stop cleanly: let the commands and buttons in progress finish (they may still be
+        telling people things), stop the scheduler, then disconnect and close the database."""
+        await self._drain_handlers()
         if self._scheduler is not None:
             await self._scheduler.stop()
         await super().close()
