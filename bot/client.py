@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.crypto import Cipher, verify_key
 from bot.db import Database
 from bot.errors import Refusal, log_failure
+from bot.pacing import Pacer
 from bot.permissions import invite_url, required_intents
 from bot.scheduler import JobScheduler
 from bot.storage.groups import roster_standing
@@ -75,7 +76,14 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 class BalintBot(commands.Bot):
-    def __init__(self, settings: Settings, *, clock: Clock | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        dm_pacer: Pacer | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=required_intents(),
@@ -88,6 +96,8 @@ class BalintBot(commands.Bot):
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.cipher = Cipher(settings.encryption_key)
+        # One queue for every DM the bot sends, so bursts stay under Discord's limits.
+        self.dm_pacer = dm_pacer or Pacer()
         self.started_at: datetime = self.clock.now()
         self._database: Database | None = None
         self._scheduler: JobScheduler | None = None

@@ -4,9 +4,9 @@ Discord refuses the DM (the member closed DMs from server members)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -40,15 +40,21 @@ async def tell(
     view: discord.ui.View | None = None,
     hint: str = "use `/rota me` to see your slots.",
     fallback_view: discord.ui.View | None = None,
+    nonce: str | None = None,
 ) -> bool:
     """DM `text` to the user; on refusal, mention them in the home channel with nothing
-    private. Returns True if the DM went through."""
+    private. Returns True if the DM went through.
+
+    DMs wait their turn in the bot's pacer, so a burst (a whole term's rota, a reminder
+    to every leader) stays under Discord's anti-spam limits. With a `nonce`, a repeat of
+    the same message (a job re-run after a crash) is collapsed by Discord.
+    """
     try:
         channel = await bot.create_dm(discord.Object(user_id))
-        if view is None:
-            await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
-        else:
-            await channel.send(text, view=view, allowed_mentions=discord.AllowedMentions.none())
+        extra = _optional(view=view, nonce=nonce)
+        await bot.dm_pacer.run(
+            lambda: channel.send(text, allowed_mentions=discord.AllowedMentions.none(), **extra)
+        )
         return True
     except discord.Forbidden as error:
         if error.code != CANNOT_SEND_TO_USER:
@@ -58,14 +64,20 @@ async def tell(
         everyone=False, roles=False, users=[discord.Object(user_id)]
     )
     content = fallback_text(user_id, hint)
-    if fallback_view is None:
-        await home.send(content, allowed_mentions=mention_only)
-    else:
-        await home.send(content, view=fallback_view, allowed_mentions=mention_only)
+    await home.send(
+        content, allowed_mentions=mention_only, **_optional(view=fallback_view, nonce=nonce)
+    )
     return False
 
 
-async def tell_leaders(bot: BalintBot, group: Group, text: str) -> None:
+def _optional(**values: Any) -> dict[str, Any]:
+    """discord.py wants optional send() arguments left out rather than passed as None."""
+    return {name: value for name, value in values.items() if value is not None}
+
+
+async def tell_leaders(
+    bot: BalintBot, group: Group, text: str, *, nonce_for: Callable[[int], str] | None = None
+) -> None:
     """Leaders' notices: to every leader and co-leader of the group by DM; a leader whose
     DMs are closed gets a content-free mention in the leaders' channel if set, else in
     the home channel."""
@@ -74,7 +86,10 @@ async def tell_leaders(bot: BalintBot, group: Group, text: str) -> None:
         target = replace(group, channel_id=group.leaders_channel_id)
     for entry in await roster(bot.database, group.id):
         if entry.role.leads:
-            await tell(bot, target, entry.user_id, text, hint="check your DMs with me.")
+            nonce = None if nonce_for is None else nonce_for(entry.user_id)
+            await tell(
+                bot, target, entry.user_id, text, hint="check your DMs with me.", nonce=nonce
+            )
 
 
 async def tell_slot_changes(

@@ -23,11 +23,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiosqlite
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock, from_unix, to_unix
@@ -53,6 +54,17 @@ class Job:
 
 
 JobHandler = Callable[[Job], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job to queue: what to run (`kind`), under which unique `key`, and when."""
+
+    kind: str
+    key: str
+    due_at: datetime
+    expires_at: datetime | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -89,28 +101,33 @@ class JobScheduler:
         expires_at: datetime | None = None,
         payload: Mapping[str, Any] | None = None,
     ) -> None:
-        """Queue a job, or replace the pending one with the same key (a moved session
-        replaces its reminders). A job already done keeps its record and is not re-run."""
+        """Queue a job, or replace the pending one with the same key. A job already done
+        keeps its record and is not re-run."""
+        job = JobSpec(kind, key, due_at, expires_at, dict(payload or {}))
         async with self._database.transaction() as connection:
-            await connection.execute(
-                """
-                INSERT INTO jobs (kind, key, due_at, expires_at, payload)
-                VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (key) DO UPDATE SET
-                    kind = excluded.kind, due_at = excluded.due_at,
-                    expires_at = excluded.expires_at, payload = excluded.payload,
-                    attempts = 0, last_error = NULL
-                WHERE jobs.state = 'pending'
-                """,
-                (
-                    kind,
-                    key,
-                    to_unix(due_at),
-                    None if expires_at is None else to_unix(expires_at),
-                    json.dumps(dict(payload or {}), sort_keys=True),
-                ),
-            )
+            await self._upsert(connection, job)
         self.rearm()
+
+    @staticmethod
+    async def _upsert(connection: aiosqlite.Connection, job: JobSpec) -> None:
+        await connection.execute(
+            """
+            INSERT INTO jobs (kind, key, due_at, expires_at, payload)
+            VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (key) DO UPDATE SET
+                kind = excluded.kind, due_at = excluded.due_at,
+                expires_at = excluded.expires_at, payload = excluded.payload,
+                attempts = 0, last_error = NULL
+            WHERE jobs.state = 'pending'
+            """,
+            (
+                job.kind,
+                job.key,
+                to_unix(job.due_at),
+                None if job.expires_at is None else to_unix(job.expires_at),
+                json.dumps(dict(job.payload), sort_keys=True),
+            ),
+        )
 
     async def cancel(self, key_prefix: str) -> int:
         """Drop the pending jobs whose key starts with `key_prefix`; returns how many."""
@@ -122,6 +139,25 @@ class JobScheduler:
             removed = cursor.rowcount
         self.rearm()
         return removed
+
+    async def replace_pending(self, key_prefix: str, jobs: Sequence[JobSpec]) -> None:
+        """Make the pending jobs under `key_prefix` exactly `jobs`, in one transaction:
+        stale ones are dropped, new ones queued, changed ones updated. Jobs already done
+        keep their record and are not re-run (a moved session's reminders get new keys)."""
+        async with self._database.transaction() as connection:
+            async with connection.execute(
+                "SELECT key FROM jobs WHERE state = 'pending' AND substr(key, 1, ?) = ?",
+                (len(key_prefix), key_prefix),
+            ) as cursor:
+                existing = {row["key"] for row in await cursor.fetchall()}
+            wanted = {job.key for job in jobs}
+            for key in existing - wanted:
+                await connection.execute(
+                    "DELETE FROM jobs WHERE key = ? AND state = 'pending'", (key,)
+                )
+            for job in jobs:
+                await self._upsert(connection, job)
+        self.rearm()
 
     # -- lifecycle -----------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from bot.storage.groups import (
     put_member,
     remove_member,
     roster,
+    server_audit,
     update_settings,
 )
 from bot.storage.sessions import upcoming_sessions
@@ -86,6 +87,11 @@ def describe_group(group: Group) -> list[str]:
         f"Leaders' channel: {leaders_channel}",
         f"Term started: {term}",
     ]
+
+
+def describe_audit(entry: audit.AuditEntry) -> str:
+    when = int(entry.at.timestamp())
+    return f"- <t:{when}:f> <@{entry.actor_id}> {entry.action}: {plain(entry.detail)}"
 
 
 class ConfirmDelete(discord.ui.View):
@@ -179,7 +185,9 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
         name: app_commands.Range[str, 1, MAX_GROUP_NAME],
         channel: discord.TextChannel,
         timezone: str,
-        leader: discord.Member | None = None,
+        # Member | User, not Member: a user outside the server then reaches
+        # member_or_refusal and gets its clear refusal instead of "Failed to convert".
+        leader: discord.Member | discord.User | None = None,
     ) -> None:
         assert interaction.guild_id is not None
         if not interaction.permissions.manage_guild:
@@ -232,7 +240,7 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
     async def add(
         self,
         interaction: discord.Interaction[BalintBot],
-        member: discord.Member,
+        member: discord.Member | discord.User,
         role: Literal["member", "co-leader", "leader"] = "member",
         group: str | None = None,
     ) -> None:
@@ -409,7 +417,8 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
         if term_start is not None:
             changes["term_start"] = int(self._local_midnight(term_start, access.group).timestamp())
         if not changes:
-            await interaction.response.send_message(
+            await reply(
+                interaction,
                 f"**{plain(access.group.name)}** settings:\n"
                 + "\n".join(describe_group(access.group)),
             )
@@ -475,13 +484,15 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
     ) -> None:
         access = await require_leader(interaction, group)
         entries = await audit.recent(self.bot.database, access.group.id)
-        lines = [
-            f"- <t:{int(e.at.timestamp())}:f> <@{e.actor_id}> {e.action}: {plain(e.detail)}"
-            for e in entries
-        ] or ["No changes recorded yet."]
-        await reply(
-            interaction, f"**{plain(access.group.name)}**: recent changes", "\n".join(lines)
-        )
+        lines = [describe_audit(e) for e in entries] or ["No changes recorded yet."]
+        sections = [f"**{plain(access.group.name)}**: recent changes", "\n".join(lines)]
+        if access.is_manager:
+            # Deleted groups have no group left to ask about: their entries are shown
+            # to those who may create and delete groups.
+            server = await server_audit(self.bot.database, access.group.guild_id)
+            if server:
+                sections += ["Server-wide changes:", "\n".join(map(describe_audit, server))]
+        await reply(interaction, *sections)
 
 
 async def setup(bot: BalintBot) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import re
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -12,6 +14,7 @@ from discord.ext import commands
 from bot.access import require_leader, require_member
 from bot.audience import Audience
 from bot.autocomplete import group_choices, session_choices
+from bot.calendar import session_calendar
 from bot.client import BalintBot
 from bot.domain.recurrence import (
     MAX_COUNT,
@@ -24,14 +27,21 @@ from bot.domain.recurrence import (
     plan_series,
     validate_duration,
 )
+from bot.domain.reminders import session_key_prefix
 from bot.errors import Refusal
 from bot.notify import tell, tell_slot_changes
 from bot.planning import regenerate_rota
+from bot.reminders import replan_reminders
 from bot.replies import NO_PINGS, reply
 from bot.storage import audit
 from bot.storage import sessions as session_store
 from bot.storage.groups import Group, PresenterMode, get_group
 from bot.text import plain
+
+
+def calendar_filename(group_name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", group_name.casefold()).strip("-")[:40]
+    return f"{slug or 'balint-group'}.ics"
 
 
 def presenter_label(group: Group, presenter_id: int | None) -> str:
@@ -105,6 +115,10 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
                 detail=f"{count} x {repeat} from {start} ({target.timezone}), {duration} min",
                 at=now,
             )
+        # Everything the reply describes is stored before replying; telling people by DM
+        # (slow, paced) comes after.
+        await replan_reminders(self.bot.database, self.bot.scheduler, target, now)
+        changes = await regenerate_rota(self.bot.database, target, now)
         plural = "s" if count > 1 else ""
         lines = [f"- {format_when(when)}" for when in starts]
         await reply(
@@ -114,7 +128,6 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
             "\n".join(lines),
             "Presenters are assigned by the rota; see `/rota show`.",
         )
-        changes = await regenerate_rota(self.bot.database, target, now)
         await tell_slot_changes(self.bot, target, changes, "new sessions were planned")
 
     @app_commands.command(
@@ -172,13 +185,14 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
                 detail=f"session {planned.id} at {planned.starts_at.isoformat()}",
                 at=now,
             )
-        await self.bot.scheduler.cancel(f"group:{target.id}:session:{planned.id}:")
+        # Its pending reminders go with it.
+        await self.bot.scheduler.replace_pending(session_key_prefix(target.id, planned.id), [])
+        lost = {planned.id: planned.presenter_id} if planned.presenter_id else {}
+        changes = await regenerate_rota(self.bot.database, target, now, extra_old=lost)
         await reply(interaction, f"Cancelled the session of {format_when(planned.starts_at)}.")
         await self._announce(
             target, f"The session of {format_when(planned.starts_at)} is cancelled."
         )
-        lost = {planned.id: planned.presenter_id} if planned.presenter_id else {}
-        changes = await regenerate_rota(self.bot.database, target, now, extra_old=lost)
         await tell_slot_changes(self.bot, target, changes, "a session was cancelled")
 
     @app_commands.command(
@@ -218,18 +232,44 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
                 detail=f"session {planned.id} to {new_start.isoformat()}",
                 at=now,
             )
+        # The old reminders are replaced by the new time's (sent at once if already due).
+        await replan_reminders(self.bot.database, self.bot.scheduler, target, now)
+        changes = await regenerate_rota(self.bot.database, target, now)
         moved = f"from {format_when(planned.starts_at)} to {format_when(new_start)}"
         await reply(interaction, f"Moved the session {moved}.")
         await self._announce(target, f"A session moved {moved}.")
-        if planned.presenter_id is not None:
+        if planned.presenter_id is not None and planned.presenter_id not in changes:
             await tell(
                 self.bot,
                 target,
                 planned.presenter_id,
                 f"The session of **{plain(target.name)}** where you present moved {moved}.",
             )
-        changes = await regenerate_rota(self.bot.database, target, now)
         await tell_slot_changes(self.bot, target, changes, "a session moved")
+
+    @app_commands.command(
+        name="calendar",
+        description="The group's sessions as a calendar file (.ics)",
+        extras={"audience": Audience.MEMBER},
+    )
+    @app_commands.describe(group="Which group")
+    @app_commands.autocomplete(group=group_choices)
+    async def calendar(
+        self, interaction: discord.Interaction[BalintBot], group: str | None = None
+    ) -> None:
+        target = (await require_member(interaction, group)).group
+        sessions = await session_store.all_sessions(self.bot.database, target.id)
+        if not sessions:
+            await reply(interaction, f"No sessions are planned for **{plain(target.name)}**.")
+            return
+        data = session_calendar(target.name, target.timezone, sessions, now=self.bot.clock.now())
+        await interaction.response.send_message(
+            f"The sessions of **{plain(target.name)}** ({len(sessions)}), in `{target.timezone}`. "
+            "Open the file to add them to your calendar; cancelled sessions are marked so.",
+            file=discord.File(io.BytesIO(data), filename=calendar_filename(target.name)),
+            ephemeral=True,
+            allowed_mentions=NO_PINGS,
+        )
 
     async def _announce(self, group: Group, text: str) -> None:
         """A notice in the home channel (no pings: it is for whoever reads the channel)."""

@@ -227,3 +227,27 @@ async def decide_swap(
         (state, to_unix(now), swap_id),
     )
     return cursor.rowcount == 1
+
+
+async def set_rsvp(
+    connection: aiosqlite.Connection, session_id: int, user_id: int, *, attending: bool
+) -> bool | None:
+    """Record an RSVP; returns the previous answer (None if there was none)."""
+    async with connection.execute(
+        "SELECT attending FROM rsvps WHERE session_id = ? AND user_id = ?", (session_id, user_id)
+    ) as cursor:
+        row = await cursor.fetchone()
+    await connection.execute(
+        "INSERT INTO rsvps (session_id, user_id, attending) VALUES (?, ?, ?)"
+        " ON CONFLICT (session_id, user_id) DO UPDATE SET attending = excluded.attending",
+        (session_id, user_id, int(attending)),
+    )
+    return None if row is None else bool(row["attending"])
+
+
+async def all_sessions(database: Database, group_id: int) -> list[Session]:
+    """Every session of the group, cancelled ones included, oldest first."""
+    rows = await database.fetchall(
+        "SELECT * FROM sessions WHERE group_id = ? ORDER BY starts_at, id", (group_id,)
+    )
+    return [Session.from_row(row) for row in rows]

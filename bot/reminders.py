@@ -1,0 +1,51 @@
+"""Keeping a group's reminder jobs in step with its sessions and settings.
+
+Called after anything that changes when reminders fall due: sessions planned, moved or
+cancelled, reminder offsets changed. Jobs of sessions that are gone are dropped; every
+upcoming session gets its jobs (re)queued. A reminder already sent keeps its `done` row,
+so re-planning never sends it twice; a moved session has new keys and so new reminders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.db import Database
+from bot.domain.reminders import (
+    ReminderKind,
+    offsets_from_minutes,
+    plan_reminders,
+    session_key_prefix,
+)
+from bot.scheduler import JobScheduler, JobSpec
+from bot.storage import sessions as session_store
+from bot.storage.groups import Group
+
+JOB_KIND = {kind: f"reminder.{kind.value}" for kind in ReminderKind}
+
+
+async def replan_reminders(
+    database: Database, scheduler: JobScheduler, group: Group, now: datetime
+) -> int:
+    """Re-plan every upcoming session's reminders; returns how many jobs are queued."""
+    offsets = offsets_from_minutes(
+        group.remind_channel_min, group.remind_presenter_min, group.remind_leaders_min
+    )
+    queued = 0
+    for session in await session_store.upcoming_sessions(database, group.id, now):
+        planned = plan_reminders(session.id, group.id, session.starts_at, offsets, now)
+        await scheduler.replace_pending(
+            session_key_prefix(group.id, session.id),
+            [
+                JobSpec(
+                    JOB_KIND[reminder.kind],
+                    reminder.key,
+                    reminder.due_at,
+                    reminder.expires_at,
+                    {"group_id": group.id, "session_id": session.id},
+                )
+                for reminder in planned
+            ],
+        )
+        queued += len(planned)
+    return queued

@@ -1,0 +1,244 @@
+"""Session reminders and RSVPs.
+
+Three reminders per session, each a job in the scheduler (see `bot.reminders` for how
+they are planned): the home channel with RSVP buttons, the presenter by DM, and the
+leaders by DM when the presenter has neither submitted nor flagged a case. Every send
+carries a nonce derived from its job, so a job re-run after a crash between sending and
+recording is collapsed by Discord instead of posting twice.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from bot.client import BalintBot
+from bot.domain.recurrence import format_when
+from bot.domain.reminders import ReminderKind, reminder_nonce
+from bot.notify import tell, tell_leaders
+from bot.planning import next_candidate
+from bot.reminders import JOB_KIND
+from bot.replies import NO_PINGS
+from bot.scheduler import Job
+from bot.storage import sessions as session_store
+from bot.storage.groups import Group, PresenterMode, get_group, role_of
+from bot.text import plain
+
+
+def presenter_line(group: Group, presenter_id: int | None) -> str:
+    if presenter_id is None:
+        return "No presenter is assigned yet."
+    if group.presenter_mode is PresenterMode.ON_DECK:
+        return f"On deck: <@{presenter_id}> (anyone may volunteer at the session)."
+    return f"Presenting: <@{presenter_id}>."
+
+
+def channel_reminder_text(
+    group: Group, session: session_store.Session, attending: int, absent: int
+) -> str:
+    minutes = int(session.duration.total_seconds() // 60)
+    return (
+        f"**{plain(group.name)}** meets {format_when(session.starts_at)} for {minutes} minutes.\n"
+        f"{presenter_line(group, session.presenter_id)}\n"
+        f"Will you be there? {attending} attending, {absent} can't make it."
+    )
+
+
+def rsvp_view(session_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(RsvpButton(session_id, attending=True))
+    view.add_item(RsvpButton(session_id, attending=False))
+    return view
+
+
+class RsvpButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"rsvp:(?P<session>[0-9]+):(?P<answer>yes|no)",
+):
+    """Attending / Can't make it. The session id is in the custom id, so the buttons keep
+    working after a restart; an answer can be changed until the session starts."""
+
+    def __init__(self, session_id: int, *, attending: bool) -> None:
+        self.session_id, self.attending = session_id, attending
+        super().__init__(
+            discord.ui.Button(
+                label="Attending" if attending else "Can't make it",
+                style=discord.ButtonStyle.success if attending else discord.ButtonStyle.secondary,
+                custom_id=f"rsvp:{session_id}:{'yes' if attending else 'no'}",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> RsvpButton:
+        return cls(int(match["session"]), attending=match["answer"] == "yes")
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        bot: BalintBot = interaction.client
+        session = await session_store.get_session(bot.database, self.session_id)
+        group = None if session is None else await get_group(bot.database, session.group_id)
+        if session is None or group is None or session.cancelled:
+            await interaction.response.send_message("This session was cancelled.", ephemeral=True)
+            return
+        if await role_of(bot.database, group.id, interaction.user.id) is None:
+            await interaction.response.send_message(
+                f"Only members of **{plain(group.name)}** can answer.",
+                ephemeral=True,
+                allowed_mentions=NO_PINGS,
+            )
+            return
+        now = bot.clock.now()
+        if session.starts_at <= now:
+            await interaction.response.send_message(
+                "This session has started; answers are closed.", ephemeral=True
+            )
+            return
+        async with bot.database.transaction() as connection:
+            previous = await session_store.set_rsvp(
+                connection, session.id, interaction.user.id, attending=self.attending
+            )
+        attending, absent = (await session_store.rsvp_counts(bot.database, [session.id]))[
+            session.id
+        ]
+        await interaction.response.edit_message(
+            content=channel_reminder_text(group, session, attending, absent),
+            allowed_mentions=NO_PINGS,
+        )
+        answer = "attending" if self.attending else "can't make it"
+        await interaction.followup.send(
+            f"Noted: {answer}. You can change your answer until the session starts.",
+            ephemeral=True,
+        )
+        presenter_declined = (
+            not self.attending
+            and previous is not False
+            and session.presenter_id == interaction.user.id
+        )
+        if presenter_declined:
+            await warn_leaders_presenter_cannot_come(bot, group, session)
+
+
+async def warn_leaders_presenter_cannot_come(
+    bot: BalintBot, group: Group, session: session_store.Session
+) -> None:
+    candidate = await next_candidate(bot.database, group, session.id, bot.clock.now())
+    offer = (
+        f"The rota's next candidate is <@{candidate}>: confirm with `/rota assign`."
+        if candidate is not None
+        else "Nobody else is available on that date according to the rota."
+    )
+    await tell_leaders(
+        bot,
+        group,
+        f"**{plain(group.name)}**: <@{session.presenter_id}>, the presenter on "
+        f"{format_when(session.starts_at)}, can't make it. {offer}",
+    )
+
+
+class Reminders(commands.Cog):
+    def __init__(self, bot: BalintBot) -> None:
+        self.bot = bot
+
+    async def _load(self, job: Job) -> tuple[Group, session_store.Session] | None:
+        """The job's group and session, or None if either is gone or the session was
+        cancelled (the job then simply completes)."""
+        session = await session_store.get_session(self.bot.database, int(job.payload["session_id"]))
+        if session is None or session.cancelled:
+            return None
+        group = await get_group(self.bot.database, session.group_id)
+        return None if group is None else (group, session)
+
+    async def send_channel_reminder(self, job: Job) -> None:
+        loaded = await self._load(job)
+        if loaded is None:
+            return
+        group, session = loaded
+        attending, absent = (await session_store.rsvp_counts(self.bot.database, [session.id]))[
+            session.id
+        ]
+        channel = self.bot.get_partial_messageable(group.channel_id, guild_id=group.guild_id)
+        message = await channel.send(
+            channel_reminder_text(group, session, attending, absent),
+            view=rsvp_view(session.id),
+            nonce=reminder_nonce(job.id),
+            allowed_mentions=NO_PINGS,
+        )
+        async with self.bot.database.transaction() as connection:
+            await connection.execute(
+                "INSERT OR IGNORE INTO reminder_messages (session_id, channel_id, message_id)"
+                " VALUES (?, ?, ?)",
+                (session.id, group.channel_id, message.id),
+            )
+
+    async def send_presenter_reminder(self, job: Job) -> None:
+        loaded = await self._load(job)
+        if loaded is None or loaded[1].presenter_id is None:
+            return
+        group, session = loaded
+        assert session.presenter_id is not None
+        when = format_when(session.starts_at)
+        if group.presenter_mode is PresenterMode.ON_DECK:
+            opening = (
+                f"You are on deck for **{plain(group.name)}** on {when}: anyone may volunteer "
+                "to present at the session, and if nobody does, you present."
+            )
+        else:
+            opening = f"You are presenting at **{plain(group.name)}** on {when}."
+        text = (
+            f"{opening}\nWhat to prepare: think of a patient who has stayed on your mind. "
+            "You tell the group about them from memory; no notes, and nothing that could "
+            "identify them."
+        )
+        if self.bot.tree.get_command("case") is not None:
+            text += (
+                "\nIf you like, send the leaders a short de-identified note with "
+                "`/case submit`, or just say you may have a case with `/case flag`."
+            )
+        await tell(
+            self.bot,
+            group,
+            session.presenter_id,
+            text,
+            hint="use `/rota me` to see your slots.",
+            nonce=reminder_nonce(job.id, recipient_id=session.presenter_id),
+        )
+
+    async def send_leaders_reminder(self, job: Job) -> None:
+        loaded = await self._load(job)
+        if loaded is None:
+            return
+        group, session = loaded
+        when = format_when(session.starts_at)
+        if session.presenter_id is None:
+            text = f"**{plain(group.name)}**: the session on {when} has no presenter assigned."
+        else:
+            acted = await self.bot.database.scalar(
+                "SELECT 1 FROM cases WHERE session_id = ? AND member_id = ?",
+                (session.id, session.presenter_id),
+            )
+            if acted:
+                return
+            text = (
+                f"**{plain(group.name)}**: <@{session.presenter_id}>, presenting on {when}, has "
+                "neither submitted nor flagged a case yet."
+            )
+        await tell_leaders(
+            self.bot, group, text, nonce_for=lambda user: reminder_nonce(job.id, recipient_id=user)
+        )
+
+
+async def setup(bot: BalintBot) -> None:
+    cog = Reminders(bot)
+    bot.scheduler.register(JOB_KIND[ReminderKind.CHANNEL], cog.send_channel_reminder)
+    bot.scheduler.register(JOB_KIND[ReminderKind.PRESENTER], cog.send_presenter_reminder)
+    bot.scheduler.register(JOB_KIND[ReminderKind.LEADERS], cog.send_leaders_reminder)
+    bot.add_dynamic_items(RsvpButton)
+    await bot.add_cog(cog)
