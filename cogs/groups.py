@@ -19,6 +19,7 @@ from bot.domain.recurrence import InvalidTimeZone, format_when, parse_zone
 from bot.errors import Refusal
 from bot.notify import tell_slot_changes
 from bot.planning import regenerate_rota
+from bot.reminders import replan_reminders
 from bot.replies import reply
 from bot.storage import audit
 from bot.storage.groups import (
@@ -301,6 +302,7 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
             entries = await roster(self.bot.database, access.group.id)
             previous = next((e.role for e in entries if e.user_id == member.id), None)
             if previous is None:
+                return
                 raise Refusal(f"{member.mention} is not in **{plain(access.group.name)}**.")
             if previous is Role.LEADER and sum(e.role is Role.LEADER for e in entries) == 1:
                 raise Refusal("A group needs at least one leader: make someone else leader first.")
@@ -437,6 +439,8 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
             )
         updated = await get_group(self.bot.database, access.group.id)
         assert updated is not None
+        if changes.keys() & {"remind_channel_min", "remind_presenter_min", "remind_leaders_min"}:
+            await replan_reminders(self.bot.database, self.bot.scheduler, updated, now)
         await reply(
             interaction,
             f"Updated **{plain(updated.name)}**:\n" + "\n".join(describe_group(updated)),

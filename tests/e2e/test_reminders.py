@@ -1,0 +1,369 @@
+"""Session reminders end to end: each reminder, RSVPs, fallbacks, exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from icalendar import Calendar
+
+from bot.client import BalintBot
+from bot.scheduler import LEASE, Job, JobScheduler
+from tests.double import Message, User
+from tests.e2e.conftest import Scene, reply_text
+
+SESSION_START = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)  # 19:00 in London (GMT)
+PRESENTER_DUE = SESSION_START - timedelta(hours=72)
+CHANNEL_DUE = SESSION_START - timedelta(hours=24)
+
+
+async def plan_one_session(scene: Scene, *, count: int = 1, repeat: str = "once") -> int:
+    await scene.slash(
+        "group create",
+        scene.admin,
+        name="Tuesday group",
+        channel=scene.home,
+        timezone="Europe/London",
+        leader=scene.leader,
+    )
+    for member in scene.members:
+        await scene.slash("group add", scene.leader, member=member)
+    await scene.slash(
+        "session schedule",
+        scene.leader,
+        start="2026-12-01 19:00",
+        duration=90,
+        repeat=repeat,
+        count=count,
+    )
+    row = await scene.running.database.fetchone("SELECT id FROM sessions ORDER BY starts_at")
+    assert row is not None
+    return int(row["id"])
+
+
+async def presenter_of(scene: Scene, session_id: int) -> User:
+    presenter_id = await scene.running.database.scalar(
+        "SELECT presenter_id FROM sessions WHERE id = ?", (session_id,)
+    )
+    assert presenter_id is not None
+    return scene.double.users[int(presenter_id)]
+
+
+def reminders_in(scene: Scene) -> list[Message]:
+    return [m for m in scene.home_messages() if any(c.startswith("rsvp:") for c in m.custom_ids())]
+
+
+def texts(messages: list[Message]) -> list[str]:
+    return [m.content or "" for m in messages]
+
+
+async def advance_to(scene: Scene, instant: datetime) -> None:
+    scene.clock.set(instant)
+    await scene.settle()
+
+
+async def test_channel_reminder_24h_before_with_rsvp_buttons(scene: Scene) -> None:
+    session_id = await plan_one_session(scene)
+    await advance_to(scene, CHANNEL_DUE - timedelta(minutes=1))
+    assert reminders_in(scene) == []
+    await advance_to(scene, CHANNEL_DUE)
+    [reminder] = reminders_in(scene)
+    assert f"<t:{int(SESSION_START.timestamp())}:F>" in (reminder.content or "")
+    assert "0 attending, 0 can't make it" in (reminder.content or "")
+    assert reminder.custom_ids() == [f"rsvp:{session_id}:yes", f"rsvp:{session_id}:no"]
+    assert reminder.nonce is not None
+    assert reminder.allowed_mentions is not None
+    assert not reminder.allowed_mentions.get("parse")
+
+
+async def test_presenter_dm_72h_before_says_what_to_prepare(scene: Scene) -> None:
+    session_id = await plan_one_session(scene)
+    presenter = await presenter_of(scene, session_id)
+    await advance_to(scene, PRESENTER_DUE - timedelta(minutes=1))
+    assert not [m for m in scene.double.dms(presenter) if "What to prepare" in (m.content or "")]
+    await advance_to(scene, PRESENTER_DUE)
+    dm = await scene.double.wait_for_message(
+        presenter, lambda m: "What to prepare" in (m.content or "")
+    )
+    assert "You are presenting at **Tuesday group**" in (dm.content or "")
+
+
+async def test_on_deck_wording_in_the_presenter_dm(scene: Scene) -> None:
+    session_id = await plan_one_session(scene)
+    await scene.slash("group settings", scene.leader, presenter_mode="on-deck")
+    presenter = await presenter_of(scene, session_id)
+    await advance_to(scene, PRESENTER_DUE)
+    dm = await scene.double.wait_for_message(presenter, lambda m: "on deck" in (m.content or ""))
+    assert "anyone may volunteer" in (dm.content or "")
+
+
+async def test_leaders_are_told_when_no_case_came_in(scene: Scene) -> None:
+    session_id = await plan_one_session(scene)
+    await advance_to(scene, CHANNEL_DUE)
+    dm = await scene.double.wait_for_message(
+        scene.leader, lambda m: "neither submitted nor flagged" in (m.content or "")
+    )
+    assert "Tuesday group" in (dm.content or "")
+    assert session_id
+
+
+async def test_leaders_are_not_told_when_the_presenter_flagged_a_case(scene: Scene) -> None:
+    session_id = await plan_one_session(scene)
+    presenter = await presenter_of(scene, session_id)
+    async with scene.running.database.transaction() as connection:
+        await connection.execute(
+            "INSERT INTO cases (session_id, member_id, kind, created_at) VALUES (?, ?, 'flag', 0)",
+            (session_id, presenter.id),
+        )
+    await advance_to(scene, CHANNEL_DUE)
+    assert len(reminders_in(scene)) == 1  # the channel reminder went out
+    assert not [
+        m for m in scene.double.dms(scene.leader) if "neither submitted" in (m.content or "")
+    ]
+
+
+async def test_rsvp_updates_the_reminder_and_the_session_list(scene: Scene) -> None:
+    session_id = await plan_one_session(scene)
+    await advance_to(scene, CHANNEL_DUE)
+    [reminder] = reminders_in(scene)
+    alice, bob = scene.members[0], scene.members[1]
+    clicked = await scene.double.click(reminder, f"rsvp:{session_id}:yes", alice)
+    assert clicked.response is not None
+    assert clicked.response.type == 7  # the reminder itself is updated
+    await scene.double.click(reminder, f"rsvp:{session_id}:no", bob)
+    [updated] = reminders_in(scene)
+    assert "1 attending, 1 can't make it" in (updated.content or "")
+    listing = reply_text(await scene.slash("session list", alice))
+    assert "1 attending, 1 can't make it" in listing
+    # an answer can be changed until the session starts
+    await scene.double.click(reminder, f"rsvp:{session_id}:yes", bob)
+    assert "2 attending, 0 can't make it" in (reminders_in(scene)[0].content or "")
+
+
+async def test_rsvp_buttons_work_after_a_restart_and_close_at_the_start(scene: Scene) -> None:
+    session_id = await plan_one_session(scene)
+    await advance_to(scene, CHANNEL_DUE)
+    [reminder] = reminders_in(scene)
+    await scene.restart()
+    clicked = await scene.double.click(reminder, f"rsvp:{session_id}:yes", scene.members[2])
+    assert clicked.response is not None
+    assert clicked.response.type == 7
+    assert "1 attending" in (reminders_in(scene)[0].content or "")
+    await advance_to(scene, SESSION_START)
+    late = await scene.double.click(reminder, f"rsvp:{session_id}:no", scene.members[2])
+    assert "answers are closed" in reply_text(late)
+    assert "1 attending, 0 can't make it" in (reminders_in(scene)[0].content or "")
+
+
+async def test_outsiders_cannot_rsvp(scene: Scene) -> None:
+    session_id = await plan_one_session(scene)
+    await advance_to(scene, CHANNEL_DUE)
+    [reminder] = reminders_in(scene)
+    refused = await scene.double.click(reminder, f"rsvp:{session_id}:yes", scene.outsider)
+    assert "Only members" in reply_text(refused)
+    assert "0 attending" in (reminders_in(scene)[0].content or "")
+
+
+async def test_presenter_cant_make_it_warns_leaders_with_the_next_candidate(scene: Scene) -> None:
+    session_id = await plan_one_session(scene, count=2, repeat="weekly")
+    presenter = await presenter_of(scene, session_id)
+    await advance_to(scene, CHANNEL_DUE)
+    [reminder] = [m for m in reminders_in(scene) if f"rsvp:{session_id}:no" in m.custom_ids()]
+    await scene.double.click(reminder, f"rsvp:{session_id}:no", presenter)
+    warning = await scene.double.wait_for_message(
+        scene.leader, lambda m: "can't make it" in (m.content or "")
+    )
+    content = warning.content or ""
+    assert f"<@{presenter.id}>" in content
+    assert "next candidate is <@" in content
+    assert f"next candidate is <@{presenter.id}>" not in content
+
+
+async def test_closed_dms_fall_back_to_a_content_free_mention(scene: Scene) -> None:
+    closed = scene.double.add_user("erin", dms_open=False)
+    scene.double.add_member(scene.guild, closed)
+    await scene.slash(
+        "group create",
+        scene.admin,
+        name="Solo",
+        channel=scene.home,
+        timezone="Europe/London",
+        leader=scene.leader,
+    )
+    await scene.slash("group add", scene.leader, member=closed)
+    await scene.slash(
+        "session schedule",
+        scene.leader,
+        start="2026-12-01 19:00",
+        duration=90,
+        repeat="once",
+        count=1,
+    )
+    await advance_to(scene, PRESENTER_DUE)
+    fallback = await scene.double.wait_for_message(
+        scene.home,
+        lambda m: f"<@{closed.id}>" in (m.content or "") and "could not" in (m.content or ""),
+    )
+    assert "What to prepare" not in (fallback.content or "")
+    assert "<t:" not in (fallback.content or "")  # nothing about the session itself
+    assert fallback.allowed_mentions is not None
+    assert fallback.allowed_mentions.get("users") == [
+        str(closed.id)
+    ] or fallback.allowed_mentions.get("users") == [closed.id]
+    assert not fallback.allowed_mentions.get("parse")
+
+
+async def test_no_duplicate_after_a_restart_just_after_sending(scene: Scene) -> None:
+    await plan_one_session(scene)
+    await advance_to(scene, CHANNEL_DUE)
+    assert len(reminders_in(scene)) == 1
+    await scene.restart()
+    await scene.settle()
+    scene.clock.advance(timedelta(hours=1))
+    await scene.settle()
+    assert len(reminders_in(scene)) == 1
+
+
+async def test_reminder_due_while_down_is_sent_once_after_restart(scene: Scene) -> None:
+    await plan_one_session(scene)
+    await scene.stop()
+    scene.clock.set(CHANNEL_DUE + timedelta(hours=3))  # the outage spans the due moment
+    await scene.start()
+    await scene.settle()
+    assert len(reminders_in(scene)) == 1
+    await scene.restart()
+    await scene.settle()
+    assert len(reminders_in(scene)) == 1
+
+
+async def test_reminder_skipped_when_the_session_started_during_the_outage(scene: Scene) -> None:
+    session_id = await plan_one_session(scene)
+    presenter = await presenter_of(scene, session_id)
+    await scene.stop()
+    scene.clock.set(SESSION_START + timedelta(minutes=5))
+    await scene.start()
+    await scene.settle()
+    assert reminders_in(scene) == []
+    assert not [m for m in scene.double.dms(presenter) if "What to prepare" in (m.content or "")]
+    states = await scene.running.database.fetchall(
+        "SELECT state FROM jobs WHERE kind LIKE 'reminder.%'"
+    )
+    assert {row["state"] for row in states} == {"skipped"}
+
+
+async def test_moving_a_session_replaces_its_pending_reminders(scene: Scene) -> None:
+    session_id = await plan_one_session(scene)
+    await scene.slash("session move", scene.leader, session=session_id, start="2026-12-03 19:00")
+    await advance_to(scene, CHANNEL_DUE)  # the old moment: nothing
+    assert reminders_in(scene) == []
+    await advance_to(scene, datetime(2026, 12, 2, 19, 0, tzinfo=UTC))
+    [reminder] = reminders_in(scene)
+    assert f"<t:{int(datetime(2026, 12, 3, 19, 0, tzinfo=UTC).timestamp())}:F>" in (
+        reminder.content or ""
+    )
+
+
+async def test_moving_into_the_reminder_window_sends_at_once(scene: Scene) -> None:
+    session_id = await plan_one_session(scene)
+    await advance_to(scene, datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+    await scene.slash("session move", scene.leader, session=session_id, start="2026-11-26 10:00")
+    await scene.settle()
+    assert len(reminders_in(scene)) == 1
+
+
+async def test_cancelling_a_session_drops_its_reminders(scene: Scene) -> None:
+    session_id = await plan_one_session(scene)
+    await scene.slash("session cancel", scene.leader, session=session_id)
+    await advance_to(scene, CHANNEL_DUE)
+    assert reminders_in(scene) == []
+    pending = await scene.running.database.scalar(
+        "SELECT count(*) FROM jobs WHERE state = 'pending'"
+    )
+    assert pending == 0
+
+
+async def test_offsets_are_per_group_and_can_be_turned_off(scene: Scene) -> None:
+    session_id = await plan_one_session(scene)
+    await scene.slash(
+        "group settings", scene.leader, channel_reminder_hours=0, presenter_reminder_hours=2
+    )
+    presenter = await presenter_of(scene, session_id)
+    await advance_to(scene, PRESENTER_DUE)
+    assert not [m for m in scene.double.dms(presenter) if "What to prepare" in (m.content or "")]
+    await advance_to(scene, SESSION_START - timedelta(hours=2))
+    await scene.double.wait_for_message(presenter, lambda m: "What to prepare" in (m.content or ""))
+    assert reminders_in(scene) == []  # the channel reminder is off
+
+
+async def test_crash_between_send_and_record_sends_once(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await plan_one_session(scene)
+    crashed = asyncio.Event()
+    original_finish = JobScheduler._finish
+
+    async def crash_before_recording(
+        self: JobScheduler, job: Job, state: str, at: int, *, error: str | None = None
+    ) -> None:
+        if job.kind != "reminder.channel":
+            await original_finish(self, job, state, at, error=error)
+            return
+        crashed.set()
+        raise asyncio.CancelledError  # the process dies here: "done" is never recorded
+
+    monkeypatch.setattr(JobScheduler, "_finish", crash_before_recording)
+    scene.clock.set(CHANNEL_DUE)
+    await asyncio.wait_for(crashed.wait(), 5)
+    assert len(reminders_in(scene)) == 1  # it was sent...
+    with contextlib.suppress(Exception):
+        await scene.stop()
+    monkeypatch.setattr(JobScheduler, "_finish", original_finish)
+    await scene.start()
+    scene.clock.advance(LEASE)  # ...the dead process's lease runs out, the job runs again
+    await scene.settle()
+    assert len(reminders_in(scene)) == 1  # Discord collapsed the repeat (same nonce)
+    states = await scene.running.database.fetchall(
+        "SELECT state FROM jobs WHERE kind = 'reminder.channel'"
+    )
+    assert [row["state"] for row in states] == ["done"]
+
+
+async def test_two_bot_processes_on_one_database_send_once(scene: Scene) -> None:
+    await plan_one_session(scene)
+    second = BalintBot(scene.settings, clock=scene.clock, guild_ready_timeout=0.05)
+    async with scene.double.run_client(second):
+        scene.clock.set(CHANNEL_DUE)
+        await scene.settle()
+        await asyncio.wait_for(second.scheduler.wait_idle(), 5)
+    assert len(reminders_in(scene)) == 1
+    leader_notes = [
+        m for m in scene.double.dms(scene.leader) if "neither submitted" in (m.content or "")
+    ]
+    assert len(leader_notes) == 1
+
+
+async def test_calendar_file_round_trips(scene: Scene) -> None:
+    session_id = await plan_one_session(scene, count=3, repeat="weekly")
+    await scene.slash("session cancel", scene.leader, session=session_id)
+    interaction = await scene.slash("session calendar", scene.members[0])
+    message = interaction.reply
+    assert message is not None
+    assert message.ephemeral
+    [(name, data)] = list(message.files.items())
+    assert name.endswith(".ics")
+    calendar = Calendar.from_ical(data)
+    timezones = list(calendar.walk("VTIMEZONE"))
+    assert [str(tz["TZID"]) for tz in timezones] == ["Europe/London"]
+    events = sorted(calendar.walk("VEVENT"), key=lambda e: e["DTSTART"].dt)
+    assert len(events) == 3
+    assert [str(e["STATUS"]) for e in events] == ["CANCELLED", "CONFIRMED", "CONFIRMED"]
+    assert events[0]["DTSTART"].dt.hour == 19
+    assert str(events[0]["DTSTART"].dt.tzinfo) == "Europe/London"
+    second = (await scene.slash("session calendar", scene.members[1])).reply
+    assert second is not None
+    again = Calendar.from_ical(next(iter(second.files.values())))
+    assert sorted(str(e["UID"]) for e in again.walk("VEVENT")) == sorted(
+        str(e["UID"]) for e in events
+    )
