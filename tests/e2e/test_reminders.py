@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import pytest
 from icalendar import Calendar
 
 from bot.client import BalintBot
+from bot.pacing import Pacer
 from bot.scheduler import LEASE, Job, JobScheduler
 from tests.double import Message, User
 from tests.e2e.conftest import Scene, reply_text
@@ -17,6 +21,7 @@ from tests.e2e.conftest import Scene, reply_text
 SESSION_START = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)  # 19:00 in London (GMT)
 PRESENTER_DUE = SESSION_START - timedelta(hours=72)
 CHANNEL_DUE = SESSION_START - timedelta(hours=24)
+T = TypeVar("T")
 
 
 async def plan_one_session(scene: Scene, *, count: int = 1, repeat: str = "once") -> int:
@@ -367,3 +372,55 @@ async def test_calendar_file_round_trips(scene: Scene) -> None:
     assert sorted(str(e["UID"]) for e in again.walk("VEVENT")) == sorted(
         str(e["UID"]) for e in events
     )
+
+
+async def test_a_burst_of_200_dms_is_paced_and_none_is_dropped(scene: Scene) -> None:
+    """200 leaders get the leaders' reminder at once: the DMs queue in the pacer (1 per
+    second after a burst of 5, on a fake clock) and every one arrives."""
+    fake_now = [0.0]
+    send_times: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        fake_now[0] += seconds
+        await asyncio.sleep(0)
+
+    pacer = Pacer(rate=1.0, burst=5, monotonic=lambda: fake_now[0], sleep=fake_sleep)
+    await scene.stop()
+    bot = await scene.start(dm_pacer=pacer)
+    await plan_one_session(scene)
+    leaders = [scene.double.add_user(f"co-leader-{index}") for index in range(200)]
+    async with bot.database.transaction() as connection:
+        group_id = await bot.database.scalar("SELECT id FROM groups")
+        await connection.execute("DELETE FROM members WHERE role != 'member'")
+        for user in leaders:
+            scene.double.add_member(scene.guild, user)
+            await connection.execute(
+                "INSERT INTO members (group_id, user_id, role, added_at)"
+                " VALUES (?, ?, 'co-leader', 0)",
+                (group_id, user.id),
+            )
+    await advance_to(scene, PRESENTER_DUE)  # the presenter's own reminder goes out first
+    fake_now[0] = 1000.0  # long after it: the bucket is full again
+    original_run = pacer.run
+
+    async def timed_run(send: Callable[[], Awaitable[T]]) -> T:
+        async def stamped() -> T:
+            send_times.append(fake_now[0])
+            return await send()
+
+        return await original_run(stamped)
+
+    pacer.run = timed_run  # type: ignore[method-assign]
+    scene.clock.set(CHANNEL_DUE)
+    await asyncio.wait_for(bot.scheduler.wait_idle(), 30)
+    delivered = [
+        user
+        for user in leaders
+        if any("neither submitted" in (m.content or "") for m in scene.double.dms(user))
+    ]
+    assert len(delivered) == 200
+    assert len(send_times) == 200
+    assert send_times[:5] == [1000.0] * 5  # the burst
+    gaps = [later - earlier for earlier, later in itertools.pairwise(send_times[4:])]
+    assert min(gaps) >= 0.999  # then one a second
+    assert send_times[-1] - send_times[0] >= 194.9
