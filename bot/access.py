@@ -21,6 +21,7 @@ from bot.storage.groups import (
     get_group,
     group_by_name,
     groups_by_channel,
+    groups_in_guild,
     groups_of_user,
     role_of,
 )
@@ -80,6 +81,10 @@ async def resolve_group(interaction: discord.Interaction[BalintBot], option: str
         if len(here) == 1:
             return here[0]
     mine = await groups_of_user(database, guild_id, user_id)
+    managing = False
+    if not mine and guild_id is not None and interaction.permissions.manage_guild:
+        # Manage Server leads every group of the server without being on its roster.
+        mine, managing = await groups_in_guild(database, guild_id), True
     if len(mine) == 1:
         return mine[0]
     if not mine:
@@ -89,6 +94,10 @@ async def resolve_group(interaction: discord.Interaction[BalintBot], option: str
             "with `/group add`."
         )
     names = ", ".join(f"**{plain(g.name)}**" for g in mine)
+    if managing:
+        raise Refusal(
+            f"This server has several groups ({names}): say which with the `group` option."
+        )
     raise Refusal(f"You are in several groups ({names}): say which with the `group` option.")
 
 

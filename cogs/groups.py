@@ -302,7 +302,6 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
             entries = await roster(self.bot.database, access.group.id)
             previous = next((e.role for e in entries if e.user_id == member.id), None)
             if previous is None:
-                return
                 raise Refusal(f"{member.mention} is not in **{plain(access.group.name)}**.")
             if previous is Role.LEADER and sum(e.role is Role.LEADER for e in entries) == 1:
                 raise Refusal("A group needs at least one leader: make someone else leader first.")
