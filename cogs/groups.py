@@ -16,6 +16,7 @@ from bot.autocomplete import group_choices, timezone_choices
 from bot.client import BalintBot
 from bot.clock import to_unix
 from bot.domain.recurrence import InvalidTimeZone, format_when, parse_zone
+from bot.domain.rota import SlotChange
 from bot.errors import Refusal
 from bot.notify import tell_slot_changes
 from bot.planning import regenerate_rota
@@ -163,9 +164,10 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
                 at=self.bot.clock.now(),
             )
 
-    async def _rotate(self, group: Group, reason: str) -> None:
-        changes = await regenerate_rota(self.bot.database, group, self.bot.clock.now())
-        await tell_slot_changes(self.bot, group, changes, reason)
+    async def _regenerate(self, group: Group) -> dict[int, SlotChange]:
+        """Re-run the rota after a change; called before replying, so the reply (and any
+        command right after it) sees the new rota. Telling people comes after the reply."""
+        return await regenerate_rota(self.bot.database, group, self.bot.clock.now())
 
     @app_commands.command(
         name="create",
@@ -280,8 +282,9 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
                 f"\nNote: the group now has {size} people; Balint groups work best with 6 to "
                 f"{RECOMMENDED_MAX_MEMBERS}."
             )
+        changes = await self._regenerate(access.group)
         await reply(interaction, text)
-        await self._rotate(access.group, "the group's roster changed")
+        await tell_slot_changes(self.bot, access.group, changes, "the group's roster changed")
 
     @app_commands.command(
         name="remove",
@@ -320,11 +323,12 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
                 detail=str(member.id),
                 at=now,
             )
+        changes = await self._regenerate(access.group)
         await reply(
             interaction,
             f"Removed {member.mention} from **{plain(access.group.name)}**.",
         )
-        await self._rotate(access.group, "a member left the group")
+        await tell_slot_changes(self.bot, access.group, changes, "a member left the group")
 
     @app_commands.command(
         name="show",
@@ -440,12 +444,12 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
         assert updated is not None
         if changes.keys() & {"remind_channel_min", "remind_presenter_min", "remind_leaders_min"}:
             await replan_reminders(self.bot.database, self.bot.scheduler, updated, now)
+        moved = await self._regenerate(updated) if "term_start" in changes else {}
         await reply(
             interaction,
             f"Updated **{plain(updated.name)}**:\n" + "\n".join(describe_group(updated)),
         )
-        if "term_start" in changes:
-            await self._rotate(updated, "the term start changed")
+        await tell_slot_changes(self.bot, updated, moved, "the term start changed")
 
     @staticmethod
     def _local_midnight(text: str, group: Group) -> datetime:
