@@ -21,7 +21,7 @@ from bot.domain.rota import (
 )
 from bot.domain.rota import next_candidate as rota_next_candidate
 from bot.storage import sessions as session_store
-from bot.storage.groups import Group, Role, roster
+from bot.storage.groups import Group, Role, role_of, roster
 
 _ONE_SECOND = timedelta(seconds=1)
 
@@ -151,6 +151,12 @@ async def answer_swap(
             await session_store.decide_swap(connection, swap.id, "void", now)
             return SwapOutcome(
                 False, "The slot changed hands since this request was made; it no longer applies."
+            )
+        if await role_of(database, session.group_id, swap.target_id) is not Role.MEMBER:
+            # removed from the group, or now leads it: they no longer present
+            await session_store.decide_swap(connection, swap.id, "void", now)
+            return SwapOutcome(
+                False, "You no longer present in this group, so this request no longer applies."
             )
         base = SwapOutcome(True, "", session.id, swap.requester_id, swap.target_id)
         if not accept:

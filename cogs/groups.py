@@ -18,6 +18,7 @@ from bot.clock import to_unix
 from bot.domain.recurrence import InvalidTimeZone, format_when, parse_zone
 from bot.domain.rota import SlotChange
 from bot.errors import Refusal
+from bot.events import mirror_sessions
 from bot.notify import tell_slot_changes
 from bot.planning import regenerate_rota
 from bot.reminders import replan_reminders
@@ -87,6 +88,7 @@ def describe_group(group: Group) -> list[str]:
         f"{group.reflection_window_h} h, released to {group.reflection_release}",
         f"Case notes kept {group.case_retention_h} h after the session",
         f"Leaders' channel: {leaders_channel}",
+        f"Sessions shown in the server's Events: {'yes' if group.mirror_events else 'no'}",
         f"Term started: {term}",
     ]
 
@@ -381,6 +383,7 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
         case_retention_hours="Keep case notes this long after the session (0 to 168)",
         leaders_channel="A private channel for leaders' notices when a leader's DMs are closed",
         term_start="First day of the current term, YYYY-MM-DD (the rota counts from it)",
+        scheduled_events="Also show each session in the server's Events (needs Manage Events)",
     )
     @app_commands.autocomplete(group=group_choices)
     async def settings(
@@ -397,6 +400,7 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
         case_retention_hours: app_commands.Range[int, 0, 168] | None = None,
         leaders_channel: discord.TextChannel | None = None,
         term_start: str | None = None,
+        scheduled_events: bool | None = None,
     ) -> None:
         access = await require_leader(interaction, group)
         changes: dict[str, object] = {}
@@ -419,6 +423,8 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
                 changes[column] = value
         if leaders_channel is not None:
             changes["leaders_channel_id"] = leaders_channel.id
+        if scheduled_events is not None:
+            changes["mirror_events"] = int(scheduled_events)
         if term_start is not None:
             changes["term_start"] = int(self._local_midnight(term_start, access.group).timestamp())
         if not changes:
@@ -449,6 +455,10 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
             interaction,
             f"Updated **{plain(updated.name)}**:\n" + "\n".join(describe_group(updated)),
         )
+        if scheduled_events:
+            problem = await mirror_sessions(self.bot, updated)
+            if problem:
+                await interaction.followup.send(problem, ephemeral=True)
         await tell_slot_changes(self.bot, updated, moved, "the term start changed")
 
     @staticmethod

@@ -21,7 +21,7 @@ from bot.domain.rota import slot_changes
 from bot.errors import Refusal
 from bot.notify import tell, tell_slot_changes
 from bot.planning import answer_swap, regenerate_rota
-from bot.replies import reply
+from bot.replies import NO_PINGS, reply
 from bot.storage import audit
 from bot.storage import sessions as session_store
 from bot.storage.groups import Group, PresenterMode, Role, get_group, role_of
@@ -100,8 +100,16 @@ class SwapAnswer(
         summary = f"{outcome.message} Session of {when} in **{plain(group.name)}**."
         if exchange:
             summary += f" In exchange, <@{outcome.requester_id}> takes your slot of {exchange}."
-        # The request message loses its buttons and says what happened.
-        await interaction.response.edit_message(content=summary, view=None)
+        # The request message loses its buttons and says what happened. In the home
+        # channel (where a member with closed DMs was asked) it stays content-free, and
+        # the details go to the member privately.
+        if interaction.guild_id is None:
+            await interaction.response.edit_message(content=summary, view=None)
+        else:
+            await interaction.response.edit_message(
+                content=f"<@{interaction.user.id}> answered this request.", view=None
+            )
+            await interaction.followup.send(summary, ephemeral=True, allowed_mentions=NO_PINGS)
         verdict = "accepted" if self.accept else "declined"
         note = (
             f"<@{interaction.user.id}> {verdict} your swap request for the session of {when} "
@@ -121,11 +129,6 @@ class RotaCommands(
     def __init__(self, bot: BalintBot) -> None:
         self.bot = bot
         super().__init__()
-
-    async def _regenerate_and_tell(self, group: Group, reason: str) -> int:
-        changes = await regenerate_rota(self.bot.database, group, self.bot.clock.now())
-        await tell_slot_changes(self.bot, group, changes, reason)
-        return len(changes)
 
     @app_commands.command(
         name="show",
@@ -224,12 +227,13 @@ class RotaCommands(
                 detail="",
                 at=self.bot.clock.now(),
             )
-        moved = await self._regenerate_and_tell(target, "the rota was regenerated")
+        changes = await regenerate_rota(self.bot.database, target, self.bot.clock.now())
         await reply(
             interaction,
-            f"Regenerated the rota of **{plain(target.name)}**: {moved} member(s) had their "
-            "slots changed and were told. Manually assigned sessions were kept.",
+            f"Regenerated the rota of **{plain(target.name)}**: {len(changes)} member(s) had "
+            "their slots changed and are told by DM. Manually assigned sessions were kept.",
         )
+        await tell_slot_changes(self.bot, target, changes, "the rota was regenerated")
 
     @app_commands.command(
         name="assign",
@@ -257,6 +261,10 @@ class RotaCommands(
                 "and do not present."
             )
         now = self.bot.clock.now()
+        before = {
+            s.id: s.presenter_id
+            for s in await session_store.upcoming_sessions(self.bot.database, target.id, now)
+        }
         async with self.bot.database.transaction() as connection:
             await session_store.set_presenter(connection, planned.id, member.id, locked=True)
             await audit.record(
@@ -268,14 +276,20 @@ class RotaCommands(
                 detail=f"session {planned.id} to {member.id}",
                 at=now,
             )
+        # The rest of the rota is rebalanced around the fixed slot; everyone whose slots
+        # moved (the old and new presenters included) gets one message with all of it.
+        await regenerate_rota(self.bot.database, target, now)
+        after = {
+            s.id: s.presenter_id
+            for s in await session_store.upcoming_sessions(self.bot.database, target.id, now)
+        }
         await reply(
             interaction,
             f"{member.mention} presents on {format_when(planned.starts_at)}; this session is "
             "now fixed and regeneration will not change it.",
         )
-        direct = slot_changes({planned.id: planned.presenter_id}, {planned.id: member.id})
-        await tell_slot_changes(self.bot, target, direct, "a leader assigned the session")
-        await self._regenerate_and_tell(target, "a leader assigned a session by hand")
+        changes = slot_changes(before, after)
+        await tell_slot_changes(self.bot, target, changes, "a leader assigned a session by hand")
 
     @app_commands.command(
         name="swap",
@@ -373,13 +387,14 @@ class RotaCommands(
                     int(now.timestamp()),
                 ),
             )
+        changes = await regenerate_rota(self.bot.database, target, now)
         await reply(
             interaction,
             f"Noted: you are away from {from_} to {to} (inclusive) in "
             f"**{plain(target.name)}**. Any slot of yours in that time is handed on, and "
             "whoever takes it is told.",
         )
-        await self._regenerate_and_tell(target, "a member will be away")
+        await tell_slot_changes(self.bot, target, changes, "a member will be away")
 
     @app_commands.command(
         name="history",
@@ -405,12 +420,13 @@ class RotaCommands(
             f"- <@{member}>: {in_term.get(member, 0)} this term, {total} in all"
             for member, total in ever.most_common()
         ]
-        await reply(
-            interaction,
+        sections = [
             f"**{plain(target.name)}**: presentations",
             "\n".join(lines) or "Nobody has presented yet.",
-            "**Counts**\n" + "\n".join(counts) if counts else "",
-        )
+        ]
+        if counts:
+            sections.append("**Counts**\n" + "\n".join(counts))
+        await reply(interaction, *sections)
 
 
 async def setup(bot: BalintBot) -> None:

@@ -29,6 +29,7 @@ from bot.domain.recurrence import (
 )
 from bot.domain.reminders import session_key_prefix
 from bot.errors import Refusal
+from bot.events import mirror_sessions
 from bot.notify import tell, tell_slot_changes
 from bot.planning import regenerate_rota
 from bot.reminders import replan_reminders
@@ -128,6 +129,7 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
             "\n".join(lines),
             "Presenters are assigned by the rota; see `/rota show`.",
         )
+        await self._mirror(interaction, target)
         await tell_slot_changes(self.bot, target, changes, "new sessions were planned")
 
     @app_commands.command(
@@ -238,6 +240,7 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
         moved = f"from {format_when(planned.starts_at)} to {format_when(new_start)}"
         await reply(interaction, f"Moved the session {moved}.")
         await self._announce(target, f"A session moved {moved}.")
+        await self._mirror(interaction, target)
         if planned.presenter_id is not None and planned.presenter_id not in changes:
             await tell(
                 self.bot,
@@ -270,6 +273,13 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
             ephemeral=True,
             allowed_mentions=NO_PINGS,
         )
+
+    async def _mirror(self, interaction: discord.Interaction[BalintBot], group: Group) -> None:
+        """Mirror the sessions as server Events when the group asked for it; a problem goes
+        privately to the leader (the planning itself stands)."""
+        problem = await mirror_sessions(self.bot, group)
+        if problem:
+            await interaction.followup.send(problem, ephemeral=True)
 
     async def _announce(self, group: Group, text: str) -> None:
         """A notice in the home channel (no pings: it is for whoever reads the channel)."""

@@ -50,6 +50,7 @@ class Group:
     case_retention_h: int
     leaders_channel_id: int | None
     term_start: datetime | None
+    mirror_events: bool = False
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Group:
@@ -69,6 +70,7 @@ class Group:
             case_retention_h=row["case_retention_h"],
             leaders_channel_id=row["leaders_channel_id"],
             term_start=None if row["term_start"] is None else from_unix(row["term_start"]),
+            mirror_events=bool(row["mirror_events"]),
         )
 
 
@@ -202,6 +204,7 @@ SETTING_COLUMNS = frozenset(
         "case_retention_h",
         "leaders_channel_id",
         "term_start",
+        "mirror_events",
     }
 )
 

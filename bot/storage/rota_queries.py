@@ -35,13 +35,16 @@ async def my_next_slots(database: Database, user_id: int, now: datetime) -> list
 
 
 async def pending_swaps_for(database: Database, user_id: int, now: datetime) -> list[MySlot]:
-    """Swap requests waiting for the user's answer, on sessions that have not started."""
+    """Swap requests the user can still answer: on planned sessions that have not
+    started, still presented by the requester, while the user presents in the group."""
     rows = await database.fetchall(
         """
         SELECT g.id AS group_id, g.name, s.id AS session_id, s.starts_at
         FROM swaps AS w JOIN sessions AS s ON s.id = w.session_id
         JOIN groups AS g ON g.id = s.group_id
+        JOIN members AS m ON m.group_id = g.id AND m.user_id = w.target_id
         WHERE w.target_id = ? AND w.state = 'pending' AND s.starts_at > ?
+          AND s.status = 'planned' AND s.presenter_id = w.requester_id AND m.role = 'member'
         ORDER BY s.starts_at
         """,
         (user_id, to_unix(now)),

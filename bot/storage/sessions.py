@@ -22,6 +22,7 @@ class Session:
     cancelled: bool
     presenter_id: int | None
     presenter_locked: bool
+    event_id: int | None = None
 
     @property
     def ends_at(self) -> datetime:
@@ -37,6 +38,7 @@ class Session:
             cancelled=row["status"] == "cancelled",
             presenter_id=row["presenter_id"],
             presenter_locked=bool(row["presenter_locked"]),
+            event_id=row["event_id"],
         )
 
 
@@ -251,3 +253,11 @@ async def all_sessions(database: Database, group_id: int) -> list[Session]:
         "SELECT * FROM sessions WHERE group_id = ? ORDER BY starts_at, id", (group_id,)
     )
     return [Session.from_row(row) for row in rows]
+
+
+async def set_event_id(
+    connection: aiosqlite.Connection, session_id: int, event_id: int | None
+) -> None:
+    await connection.execute(
+        "UPDATE sessions SET event_id = ? WHERE id = ?", (event_id, session_id)
+    )

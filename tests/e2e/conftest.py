@@ -88,15 +88,17 @@ def reply_text(interaction: Interaction) -> str:
 
 
 @pytest.fixture
-async def double() -> AsyncIterator[DiscordDouble]:
-    async with DiscordDouble() as double:
-        yield double
-        double.assert_no_errors()
+def clock() -> ManualClock:
+    return ManualClock(START)
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
+async def double(clock: ManualClock) -> AsyncIterator[DiscordDouble]:
+    # Discord's own "now" (scheduled events must start in the future) follows the test
+    # clock, so the tests do not depend on the real date.
+    async with DiscordDouble(now=clock.now) as double:
+        yield double
+        double.assert_no_errors()
 
 
 @pytest.fixture
