@@ -29,7 +29,7 @@ from bot.domain.recurrence import (
 )
 from bot.domain.reminders import session_key_prefix
 from bot.errors import Refusal
-from bot.events import mirror_sessions
+from bot.events import cancel_event, mirror_sessions
 from bot.notify import tell, tell_slot_changes
 from bot.planning import regenerate_rota
 from bot.reminders import replan_reminders
@@ -191,10 +191,12 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
         await self.bot.scheduler.replace_pending(session_key_prefix(target.id, planned.id), [])
         lost = {planned.id: planned.presenter_id} if planned.presenter_id else {}
         changes = await regenerate_rota(self.bot.database, target, now, extra_old=lost)
-        await reply(interaction, f"Cancelled the session of {format_when(planned.starts_at)}.")
-        await self._announce(
-            target, f"The session of {format_when(planned.starts_at)} is cancelled."
-        )
+        when = format_when(planned.starts_at)
+        await reply(interaction, f"Cancelled the session of {when}.")
+        await self._announce(target, f"The session of {when} is cancelled.")
+        problem = await cancel_event(self.bot, target, planned)
+        if problem:
+            await interaction.followup.send(problem, ephemeral=True)
         await tell_slot_changes(self.bot, target, changes, "a session was cancelled")
 
     @app_commands.command(
