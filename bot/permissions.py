@@ -26,9 +26,7 @@ def required_permissions() -> discord.Permissions:
     """Exactly what the bot uses in a server: see its channels, post reminders and
     announcements there, and (for groups that turn it on) show sessions in the server's
     Events. Replies to commands need no permission."""
-    return discord.Permissions(
-        view_channel=True, send_messages=True, embed_links=True, manage_events=True
-    )
+    return discord.Permissions(view_channel=True, send_messages=True, manage_events=True)
 
 
 def invite_url(application_id: int) -> str:

@@ -119,7 +119,7 @@ async def test_invite_url_has_exactly_the_needed_permissions(
     assert f"permissions={required_permissions().value}" in invite
     assert "scope=bot+applications.commands" in invite
     assert required_permissions() == discord.Permissions(
-        view_channel=True, send_messages=True, embed_links=True, manage_events=True
+        view_channel=True, send_messages=True, manage_events=True
     )
 
 
