@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -195,3 +196,15 @@ async def test_sigterm_shuts_down_cleanly_with_status_0(
     messages = [r.getMessage() for r in caplog.records]
     assert "received SIGTERM; shutting down" in messages
     assert "stopped cleanly" in messages
+
+
+async def test_dev_guild_id_syncs_commands_to_that_server_only(
+    double: DiscordDouble, tmp_path: Path
+) -> None:
+    guild = double.add_guild("Dev server")
+    settings = replace(settings_for(double.token, tmp_path), dev_guild_id=guild.id)
+    bot = BalintBot(settings, clock=ManualClock(START), guild_ready_timeout=0.05)
+    async with double.run_client(bot):
+        pass
+    assert {c.name for c in double.commands(guild)} >= {"help", "group", "session", "rota"}
+    assert double.commands() == []  # nothing global
