@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, time
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -166,10 +167,14 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
                 at=self.bot.clock.now(),
             )
 
-    async def _regenerate(self, group: Group) -> dict[int, SlotChange]:
+    async def _regenerate(
+        self, group: Group, *, extra_old: Mapping[int, int | None] | None = None
+    ) -> dict[int, SlotChange]:
         """Re-run the rota after a change; called before replying, so the reply (and any
         command right after it) sees the new rota. Telling people comes after the reply."""
-        return await regenerate_rota(self.bot.database, group, self.bot.clock.now())
+        return await regenerate_rota(
+            self.bot.database, group, self.bot.clock.now(), extra_old=extra_old
+        )
 
     @app_commands.command(
         name="create",
@@ -311,6 +316,12 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
             if previous is Role.LEADER and sum(e.role is Role.LEADER for e in entries) == 1:
                 raise Refusal("A group needs at least one leader: make someone else leader first.")
             await remove_member(connection, access.group.id, member.id)
+            # Their upcoming slots go back to the rota; they are told which ones they lost.
+            lost = {
+                session.id: member.id
+                for session in await upcoming_sessions(self.bot.database, access.group.id, now)
+                if session.presenter_id == member.id
+            }
             await connection.execute(
                 "UPDATE sessions SET presenter_id = NULL, presenter_locked = 0"
                 " WHERE group_id = ? AND presenter_id = ? AND starts_at > ?",
@@ -325,7 +336,7 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
                 detail=str(member.id),
                 at=now,
             )
-        changes = await self._regenerate(access.group)
+        changes = await self._regenerate(access.group, extra_old=lost)
         await reply(
             interaction,
             f"Removed {member.mention} from **{plain(access.group.name)}**.",

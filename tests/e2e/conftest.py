@@ -55,9 +55,9 @@ class Scene:
         self._stack = contextlib.AsyncExitStack()
         self.bot = None
 
-    async def restart(self) -> BalintBot:
+    async def restart(self, **options: Any) -> BalintBot:
         await self.stop()
-        return await self.start()
+        return await self.start(**options)
 
     @property
     def running(self) -> BalintBot:

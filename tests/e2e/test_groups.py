@@ -578,6 +578,7 @@ async def test_settings_without_options_shows_the_current_settings(scene: Scene)
         "Reflections: released from 4 reflections, window 48 h, released to leaders",
         "Case notes kept 0 h after the session",
         "Leaders' channel: none",
+        "Sessions shown in the server's Events: no",
         "Term started: not set",
     ]
     assert await snapshot(scene) == before  # looking is not a change: no audit entry
@@ -599,6 +600,7 @@ async def test_settings_change_is_stored_shown_and_audited(scene: Scene) -> None
         case_retention_hours=168,
         leaders_channel=scene.other_channel,
         term_start="2026-09-01",
+        scheduled_events=True,
     )
     text = private(changed)
     assert text.startswith("Updated **Tuesday**:")
@@ -609,6 +611,7 @@ async def test_settings_change_is_stored_shown_and_audited(scene: Scene) -> None
         "Reflections: released from 3 reflections, window 24 h, released to channel",
         "Case notes kept 168 h after the session",
         f"Leaders' channel: <#{scene.other_channel.id}>",
+        "Sessions shown in the server's Events: yes",
         f"Term started: <t:{int(term.timestamp())}:F>",
     ):
         assert line in text, line
@@ -629,6 +632,7 @@ async def test_settings_change_is_stored_shown_and_audited(scene: Scene) -> None
         "case_retention_h": 168,
         "leaders_channel_id": scene.other_channel.id,
         "term_start": int(term.timestamp()),
+        "mirror_events": 1,
     }
     [entry] = await rows(
         scene, "SELECT * FROM audit WHERE group_id = ? AND action = 'settings'", gid

@@ -711,6 +711,10 @@ async def test_removing_a_member_hands_their_slots_on_and_tells_the_takers(
     assert f"You now present on {stamp(3)}" in told_alice[0]
     for member in (bob, carol):
         assert len(dm_texts(scene, member)) == before[member.id] + 1
+    # dave hears which slots he no longer has (the fourth and the eighth sessions)
+    [told_dave] = dm_texts(scene, dave)[before[dave.id] :]
+    assert f"You no longer present on {stamp(3)}" in told_dave
+    assert f"You no longer present on {stamp(7)}" in told_dave
     # dave's /rota me no longer lists Tuesday
     assert "no presenting slot" in reply_text(await run(scene, "rota me", dave))
 
