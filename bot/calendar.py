@@ -39,6 +39,8 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event, Timezone, vText
 from icalendar.timezone import is_utc
 
+from bot.clock import require_aware
+
 PRODUCT_ID: Final = "-//Balint bot//Session calendar//EN"
 SUMMARY_PREFIX: Final = "Balint group: "
 # SEQUENCE counts minutes from here: small enough for RFC 5545's 32-bit INTEGER for
@@ -79,7 +81,7 @@ def session_calendar(
     sets SEQUENCE.
     """
     zone = ZoneInfo(zone_name)
-    stamp = _require_aware(now).astimezone(UTC)
+    stamp = require_aware(now).astimezone(UTC)
     ordered = sorted(sessions, key=lambda session: (session.starts_at, session.id))
     title = SUMMARY_PREFIX + plain_line(group_name)
     written_as_utc = is_utc(zone)
@@ -131,7 +133,7 @@ def _event(
     *,
     written_as_utc: bool,
 ) -> Event:
-    start = _require_aware(session.starts_at)
+    start = require_aware(session.starts_at)
     event = Event()
     event.add("uid", session_uid(session.id, domain))
     event.add("dtstamp", stamp)
@@ -197,13 +199,6 @@ def _zone_span(
 def _sequence(stamp: datetime) -> int:
     """Minutes since `_SEQUENCE_EPOCH`: higher in every later file (see the module doc)."""
     return max(0, int((stamp - _SEQUENCE_EPOCH) // timedelta(minutes=1)))
-
-
-def _require_aware(instant: datetime) -> datetime:
-    """Reject naive datetimes: they would silently be read in the host's time zone."""
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError("naive datetime; every instant in this project is aware")
-    return instant
 
 
 __all__ = [

@@ -55,15 +55,20 @@ class ManualClock:
         self.set(self._now + delta)
 
 
+def require_aware(instant: datetime) -> datetime:
+    """Reject naive datetimes: they would silently be read in the host's time zone."""
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError("naive datetime; every instant in this project is aware")
+    return instant
+
+
 def to_unix(instant: datetime) -> int:
     """Whole seconds since the epoch; how instants are stored in the database."""
-    if instant.tzinfo is None:
-        raise ValueError("naive datetime; every instant in this project is aware")
-    return int(instant.timestamp())
+    return int(require_aware(instant).timestamp())
 
 
 def from_unix(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-__all__ = ["Clock", "ManualClock", "SystemClock", "from_unix", "to_unix"]
+__all__ = ["Clock", "ManualClock", "SystemClock", "from_unix", "require_aware", "to_unix"]

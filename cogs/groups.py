@@ -38,7 +38,6 @@ from bot.storage.groups import (
     put_member,
     remove_member,
     roster,
-    server_audit,
     update_settings,
 )
 from bot.storage.sessions import upcoming_sessions
@@ -517,7 +516,7 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
         if access.is_manager:
             # Deleted groups have no group left to ask about: their entries are shown
             # to those who may create and delete groups.
-            server = await server_audit(self.bot.database, access.group.guild_id)
+            server = await audit.server_wide(self.bot.database, access.group.guild_id)
             if server:
                 sections += ["Server-wide changes:", "\n".join(map(describe_audit, server))]
         await reply(interaction, *sections)

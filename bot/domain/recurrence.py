@@ -37,6 +37,8 @@ from functools import cache
 from typing import Final, Literal
 from zoneinfo import ZoneInfo, available_timezones
 
+from bot.clock import require_aware
+
 MIN_DURATION_MINUTES: Final = 15
 MAX_DURATION_MINUTES: Final = 480
 MIN_COUNT: Final = 1
@@ -345,7 +347,7 @@ def format_local_start(instant: datetime, zone: ZoneInfo) -> str:
     The inverse of `parse_local_start`, for labels where a Discord timestamp cannot be
     used (autocomplete choices are plain text).
     """
-    return _format_wall(_require_aware(instant).astimezone(zone))
+    return _format_wall(require_aware(instant).astimezone(zone))
 
 
 def _format_wall(local: datetime) -> str:
@@ -390,7 +392,7 @@ def plan_series(
         raise InvalidCount(count, repeat)
     if repeat is Repeat.ONCE and count != 1:
         raise InvalidCount(count, repeat)
-    first_local = _require_aware(first_start).astimezone(zone)
+    first_local = require_aware(first_start).astimezone(zone)
     first_date, wall_time = first_local.date(), first_local.time()
     starts = [first_start.astimezone(UTC)]
     for index in range(1, count):
@@ -453,7 +455,7 @@ def ensure_start_in_future(start: datetime, now: datetime) -> None:
     Planning a session that has already begun would fire its reminders at once and
     confuse the rota, so it is refused rather than quietly accepted.
     """
-    if _require_aware(start) <= _require_aware(now):
+    if require_aware(start) <= require_aware(now):
         raise StartInPast(start)
 
 
@@ -468,20 +470,13 @@ def discord_timestamp(instant: datetime, style: TimestampStyle = "F") -> str:
     """
     if style not in _TIMESTAMP_STYLES:
         raise ValueError(f"unknown Discord timestamp style {style!r}")
-    unix_seconds = math.floor(_require_aware(instant).timestamp())
+    unix_seconds = math.floor(require_aware(instant).timestamp())
     return f"<t:{unix_seconds}:{style}>"
 
 
 def format_when(instant: datetime) -> str:
     """Full date and time plus relative time: ``<t:UNIX:F> (<t:UNIX:R>)``."""
     return f"{discord_timestamp(instant, 'F')} ({discord_timestamp(instant, 'R')})"
-
-
-def _require_aware(instant: datetime) -> datetime:
-    """Reject naive datetimes: they would silently be read in the host's time zone."""
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError("naive datetime; every instant in this project is aware")
-    return instant
 
 
 __all__ = [

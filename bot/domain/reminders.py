@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
-from bot.clock import to_unix
+from bot.clock import require_aware, to_unix
 
 
 class ReminderKind(StrEnum):
@@ -122,7 +122,7 @@ def reminder_key(group_id: int, session_id: int, starts_at: datetime, kind: Remi
     Stable (the same inputs always give the same key, so re-planning replaces rather than
     duplicates) and unique per group, session, start second and kind.
     """
-    unix = to_unix(_require_aware(starts_at))
+    unix = to_unix(require_aware(starts_at))
     return f"{session_key_prefix(group_id, session_id)}at:{unix}:{kind}"
 
 
@@ -141,8 +141,8 @@ def plan_reminders(
     `offsets_from_minutes`). The result is sorted by due time, then in `ReminderKind`
     order, so callers and tests see one deterministic order.
     """
-    start = _require_aware(starts_at).astimezone(UTC)
-    current = _require_aware(now).astimezone(UTC)
+    start = require_aware(starts_at).astimezone(UTC)
+    current = require_aware(now).astimezone(UTC)
     planned: list[PlannedReminder] = []
     for kind in ReminderKind:
         offset = offsets.get(kind)
@@ -184,13 +184,6 @@ def reminder_nonce(job_id: int, *, recipient_id: int | None = None) -> str:
     # 120 bits keep an accidental collision within Discord's window out of reach.
     digest = hashlib.blake2b(f"{job_id}:{recipient_id}".encode(), digest_size=15).digest()
     return "r-" + base64.urlsafe_b64encode(digest).decode("ascii")
-
-
-def _require_aware(instant: datetime) -> datetime:
-    """Reject naive datetimes: they would silently be read in the host's time zone."""
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError("naive datetime; every instant in this project is aware")
-    return instant
 
 
 __all__ = [

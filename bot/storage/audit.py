@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,11 +41,27 @@ async def record(
 
 
 async def recent(database: Database, group_id: int, limit: int = 25) -> list[AuditEntry]:
+    """A group's entries, newest first."""
     rows = await database.fetchall(
         "SELECT actor_id, group_id, action, detail, at FROM audit WHERE group_id = ?"
         " ORDER BY at DESC, id DESC LIMIT ?",
         (group_id, limit),
     )
+    return _entries(rows)
+
+
+async def server_wide(database: Database, guild_id: int, limit: int = 10) -> list[AuditEntry]:
+    """Entries about the server rather than one group (a deleted group's entry outlives
+    the group), newest first."""
+    rows = await database.fetchall(
+        "SELECT actor_id, group_id, action, detail, at FROM audit"
+        " WHERE guild_id = ? AND group_id IS NULL ORDER BY at DESC, id DESC LIMIT ?",
+        (guild_id, limit),
+    )
+    return _entries(rows)
+
+
+def _entries(rows: Iterable[sqlite3.Row]) -> list[AuditEntry]:
     return [
         AuditEntry(
             row["actor_id"], row["group_id"], row["action"], row["detail"], from_unix(row["at"])

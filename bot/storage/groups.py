@@ -12,7 +12,6 @@ import aiosqlite
 
 from bot.clock import from_unix, to_unix
 from bot.db import Database
-from bot.storage.audit import AuditEntry
 
 MAX_GROUP_NAME = 50
 RECOMMENDED_MAX_MEMBERS = 12
@@ -245,19 +244,3 @@ async def roster_standing(
     )
     assert row is not None
     return row["groups"] > 0, row["led"] > 0
-
-
-async def server_audit(database: Database, guild_id: int, limit: int = 10) -> list[AuditEntry]:
-    """Audit entries about the server rather than one group (a deleted group's entry
-    outlives the group), newest first."""
-    rows = await database.fetchall(
-        "SELECT actor_id, group_id, action, detail, at FROM audit"
-        " WHERE guild_id = ? AND group_id IS NULL ORDER BY at DESC, id DESC LIMIT ?",
-        (guild_id, limit),
-    )
-    return [
-        AuditEntry(
-            row["actor_id"], row["group_id"], row["action"], row["detail"], from_unix(row["at"])
-        )
-        for row in rows
-    ]

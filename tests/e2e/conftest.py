@@ -77,6 +77,32 @@ class Scene:
         """Let scheduled work due at the clock's time finish."""
         await asyncio.wait_for(self.running.scheduler.wait_idle(), 5)
 
+    async def create_group(
+        self,
+        name: str = "Tuesday group",
+        *,
+        timezone: str = "Europe/London",
+        members: list[User] | None = None,
+    ) -> int:
+        """A group in the home channel, led by `leader`, with `members` (default: all four)
+        on its roster, set up through the commands a server manager and a leader would run."""
+        created = await self.slash(
+            "group create",
+            self.admin,
+            name=name,
+            channel=self.home,
+            timezone=timezone,
+            leader=self.leader,
+        )
+        assert "Created" in reply_text(created), reply_text(created)
+        for member in self.members if members is None else members:
+            await self.slash("group add", self.leader, member=member)
+        group_id = await self.running.database.scalar(
+            "SELECT id FROM groups WHERE guild_id = ? AND name = ?", (self.guild.id, name)
+        )
+        assert group_id is not None
+        return int(group_id)
+
     def home_messages(self) -> list[Message]:
         return [m for m in self.double.messages(self.home) if not m.ephemeral]
 

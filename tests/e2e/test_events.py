@@ -13,16 +13,7 @@ CANCELED = 4  # Discord's GuildScheduledEventStatus
 
 
 async def group_with_events(scene: Scene) -> None:
-    await scene.slash(
-        "group create",
-        scene.admin,
-        name="Tuesday group",
-        channel=scene.home,
-        timezone="Europe/London",
-        leader=scene.leader,
-    )
-    for member in scene.members:
-        await scene.slash("group add", scene.leader, member=member)
+    await scene.create_group()
     shown = await scene.slash("group settings", scene.leader, scheduled_events=True)
     assert "Sessions shown in the server's Events: yes" in reply_text(shown)
 

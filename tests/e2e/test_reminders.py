@@ -25,16 +25,7 @@ T = TypeVar("T")
 
 
 async def plan_one_session(scene: Scene, *, count: int = 1, repeat: str = "once") -> int:
-    await scene.slash(
-        "group create",
-        scene.admin,
-        name="Tuesday group",
-        channel=scene.home,
-        timezone="Europe/London",
-        leader=scene.leader,
-    )
-    for member in scene.members:
-        await scene.slash("group add", scene.leader, member=member)
+    await scene.create_group()
     await scene.slash(
         "session schedule",
         scene.leader,

@@ -17,17 +17,7 @@ def stamp(year: int, month: int, day: int, hour: int, minute: int = 0) -> str:
 
 
 async def make_group(scene: Scene, timezone: str = "Europe/London") -> None:
-    created = await scene.slash(
-        "group create",
-        scene.admin,
-        name="Tuesday group",
-        channel=scene.home,
-        timezone=timezone,
-        leader=scene.leader,
-    )
-    assert "Created" in reply_text(created)
-    for member in scene.members:
-        await scene.slash("group add", scene.leader, member=member)
+    await scene.create_group(timezone=timezone)
 
 
 async def planned(scene: Scene) -> list[datetime]:
