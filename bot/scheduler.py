@@ -33,12 +33,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock, from_unix, to_unix
 from bot.db import Database
+from bot.errors import log_failure
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
 STOP_GRACE = timedelta(seconds=10)
+WAKE_RETRY = timedelta(seconds=30)
 _WAKE_JOB_ID = "wake"
 
 
@@ -214,6 +216,13 @@ class JobScheduler:
         try:
             await self.run_due()
             await self._arm_next()
+        except Exception as error:
+            # The database failed (locked past the busy timeout, disk error...). The timer
+            # must not die with it: nothing else would wake the bot again.
+            log_failure(log, "the scheduler's wake", error)
+            self._idle.set()
+            if self._apscheduler is not None and not self._stopping:
+                self._wake_in(WAKE_RETRY)
         finally:
             if task is not None:
                 self._wakes.discard(task)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -242,4 +243,31 @@ async def test_unknown_job_kind_is_marked_failed(database: Database) -> None:
     await scheduler.schedule("nobody-handles-this", "x", START)
     await settle(scheduler)
     assert await job_state(database, "x") == "failed"
+    await scheduler.stop()
+
+
+async def test_a_database_failure_in_a_wake_does_not_stop_the_timer(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock, handler = ManualClock(START), Recorder()
+    scheduler = await started(database, clock, handler)
+    await scheduler.schedule("test", "after-the-outage", START + timedelta(hours=1))
+    real_claim = JobScheduler._claim_next
+    failures = [1]
+
+    async def locked_once(self: JobScheduler) -> Job | None:
+        if failures:
+            failures.pop()
+            raise sqlite3.OperationalError("database is locked")
+        return await real_claim(self)
+
+    monkeypatch.setattr(JobScheduler, "_claim_next", locked_once)
+    monkeypatch.setattr("bot.scheduler.WAKE_RETRY", timedelta(milliseconds=50))
+    clock.advance(timedelta(hours=1))
+    for _ in range(100):  # the retry wake comes by itself, without any new poke
+        if handler.ran:
+            break
+        await asyncio.sleep(0.02)
+    assert handler.ran == ["after-the-outage"]
+    assert not failures
     await scheduler.stop()
