@@ -252,23 +252,24 @@ async def test_a_database_failure_in_a_wake_does_not_stop_the_timer(
     clock, handler = ManualClock(START), Recorder()
     scheduler = await started(database, clock, handler)
     await scheduler.schedule("test", "after-the-outage", START + timedelta(hours=1))
-    await settle(scheduler)  # the wake after queueing is done: the next one must fail
+    await settle(scheduler)
     real_claim = JobScheduler._claim_next
-    failures = [1]
+    locked = True
 
-    async def locked_once(self: JobScheduler) -> Job | None:
-        if failures:
-            failures.pop()
+    async def claim_unless_locked(self: JobScheduler) -> Job | None:
+        if locked:
             raise sqlite3.OperationalError("database is locked")
         return await real_claim(self)
 
-    monkeypatch.setattr(JobScheduler, "_claim_next", locked_once)
+    monkeypatch.setattr(JobScheduler, "_claim_next", claim_unless_locked)
     monkeypatch.setattr("bot.scheduler.WAKE_RETRY", timedelta(milliseconds=50))
-    clock.advance(timedelta(hours=1))
-    for _ in range(100):  # the retry wake comes by itself, without any new poke
+    clock.advance(timedelta(hours=1))  # due now, but every wake fails
+    await asyncio.sleep(0.2)
+    assert handler.ran == []
+    locked = False  # the database recovers; nothing pokes the scheduler
+    for _ in range(100):
         if handler.ran:
             break
         await asyncio.sleep(0.02)
     assert handler.ran == ["after-the-outage"]
-    assert not failures
     await scheduler.stop()
