@@ -12,12 +12,14 @@ from bot.access import access_to, resolve_group
 from bot.domain.recurrence import format_local_start, suggest_zones
 from bot.errors import Refusal
 from bot.storage.groups import groups_in_guild, groups_of_user
+from bot.storage.rota_queries import my_next_slots
 from bot.storage.sessions import upcoming_sessions
 
 if TYPE_CHECKING:
     from bot.client import BalintBot
 
 MAX_CHOICES = 25  # Discord's limit
+CHOICE_NAME_LIMIT = 100  # also Discord's
 
 
 async def group_choices(
@@ -56,6 +58,32 @@ async def session_choices(
         label = f"{format_local_start(session.starts_at, zone)} ({group.timezone})"
         if current.strip() in label:
             choices.append(app_commands.Choice(name=label[:100], value=session.id))
+    return choices[:MAX_CHOICES]
+
+
+async def my_slot_choices(
+    interaction: discord.Interaction[BalintBot], current: str
+) -> list[app_commands.Choice[int]]:
+    """The user's own upcoming presenting slots in all their groups (of this server, or
+    of every server in a DM), labelled with the group, since the command has no `group`
+    option to narrow it down."""
+    database = interaction.client.database
+    groups = {
+        group.id: group
+        for group in await groups_of_user(database, interaction.guild_id, interaction.user.id)
+    }
+    wanted = current.casefold().strip()
+    choices = []
+    for slot in await my_next_slots(database, interaction.user.id, interaction.client.clock.now()):
+        group = groups.get(slot.group_id)
+        if group is None:
+            continue
+        when = format_local_start(slot.starts_at, ZoneInfo(group.timezone))
+        # a long group name is shortened rather than the date: the date is the choice
+        suffix = f" — {when} ({group.timezone})"
+        label = group.name[: CHOICE_NAME_LIMIT - len(suffix)] + suffix
+        if wanted in label.casefold():
+            choices.append(app_commands.Choice(name=label, value=slot.session_id))
     return choices[:MAX_CHOICES]
 
 

@@ -1,14 +1,18 @@
 """Keeping a group's reminder jobs in step with its sessions and settings.
 
-Called after anything that changes when reminders fall due: sessions planned, moved or
-cancelled, reminder offsets changed. Jobs of sessions that are gone are dropped; every
-upcoming session gets its jobs (re)queued. A reminder already sent keeps its `done` row,
-so re-planning never sends it twice; a moved session has new keys and so new reminders.
+Called inside the transaction of anything that changes when reminders fall due (sessions
+planned, moved or cancelled, reminder offsets changed), so the jobs change together with
+what they are about: a crash can never leave a session without its reminders. Jobs of
+sessions that are gone are dropped; every upcoming session gets its jobs (re)queued. A
+reminder already sent keeps its `done` row, so re-planning never sends it twice; a moved
+session has new keys and so new reminders.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+
+import aiosqlite
 
 from bot.db import Database
 from bot.domain.reminders import (
@@ -24,17 +28,20 @@ from bot.storage.groups import Group
 JOB_KIND = {kind: f"reminder.{kind.value}" for kind in ReminderKind}
 
 
-async def replan_reminders(
-    database: Database, scheduler: JobScheduler, group: Group, now: datetime
+async def write_reminders(
+    connection: aiosqlite.Connection, database: Database, group: Group, now: datetime
 ) -> int:
-    """Re-plan every upcoming session's reminders; returns how many jobs are queued."""
+    """Inside the caller's transaction (the one that planned, moved or cancelled sessions,
+    or changed the offsets), make every upcoming session's reminder jobs match. Returns
+    how many are queued. The caller re-arms the scheduler after committing."""
     offsets = offsets_from_minutes(
         group.remind_channel_min, group.remind_presenter_min, group.remind_leaders_min
     )
     queued = 0
     for session in await session_store.upcoming_sessions(database, group.id, now):
         planned = plan_reminders(session.id, group.id, session.starts_at, offsets, now)
-        await scheduler.replace_pending(
+        await JobScheduler.write_pending(
+            connection,
             session_key_prefix(group.id, session.id),
             [
                 JobSpec(
@@ -49,3 +56,8 @@ async def replan_reminders(
         )
         queued += len(planned)
     return queued
+
+
+async def drop_reminders(connection: aiosqlite.Connection, group_id: int, session_id: int) -> None:
+    """Inside the caller's transaction: a cancelled session's pending reminders go."""
+    await JobScheduler.write_pending(connection, session_key_prefix(group_id, session_id), [])

@@ -143,23 +143,30 @@ class JobScheduler:
         return removed
 
     async def replace_pending(self, key_prefix: str, jobs: Sequence[JobSpec]) -> None:
-        """Make the pending jobs under `key_prefix` exactly `jobs`, in one transaction:
-        stale ones are dropped, new ones queued, changed ones updated. Jobs already done
-        keep their record and are not re-run (a moved session's reminders get new keys)."""
+        """Make the pending jobs under `key_prefix` exactly `jobs`, in one transaction."""
         async with self._database.transaction() as connection:
-            async with connection.execute(
-                "SELECT key FROM jobs WHERE state = 'pending' AND substr(key, 1, ?) = ?",
-                (len(key_prefix), key_prefix),
-            ) as cursor:
-                existing = {row["key"] for row in await cursor.fetchall()}
-            wanted = {job.key for job in jobs}
-            for key in existing - wanted:
-                await connection.execute(
-                    "DELETE FROM jobs WHERE key = ? AND state = 'pending'", (key,)
-                )
-            for job in jobs:
-                await self._upsert(connection, job)
+            await self.write_pending(connection, key_prefix, jobs)
         self.rearm()
+
+    @classmethod
+    async def write_pending(
+        cls, connection: aiosqlite.Connection, key_prefix: str, jobs: Sequence[JobSpec]
+    ) -> None:
+        """Inside the caller's transaction, make the pending jobs under `key_prefix`
+        exactly `jobs`: stale ones dropped, new ones queued, changed ones updated. Jobs
+        already done keep their record and are not re-run (a moved session's reminders
+        get new keys). The caller calls `rearm()` once the transaction has committed, so
+        that the jobs change together with what they are about."""
+        async with connection.execute(
+            "SELECT key FROM jobs WHERE state = 'pending' AND substr(key, 1, ?) = ?",
+            (len(key_prefix), key_prefix),
+        ) as cursor:
+            existing = {row["key"] for row in await cursor.fetchall()}
+        wanted = {job.key for job in jobs}
+        for key in existing - wanted:
+            await connection.execute("DELETE FROM jobs WHERE key = ? AND state = 'pending'", (key,))
+        for job in jobs:
+            await cls._upsert(connection, job)
 
     # -- lifecycle -----------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from bot.errors import Refusal
 from bot.events import mirror_sessions
 from bot.notify import tell_slot_changes
 from bot.planning import regenerate_rota
-from bot.reminders import replan_reminders
+from bot.reminders import write_reminders
 from bot.replies import reply
 from bot.storage import audit
 from bot.storage.groups import (
@@ -44,6 +44,7 @@ from bot.storage.sessions import upcoming_sessions
 from bot.text import plain
 
 MAX_OFFSET_HOURS = 14 * 24
+REMINDER_SETTINGS = frozenset({"remind_channel_min", "remind_presenter_min", "remind_leaders_min"})
 
 
 def zone_or_refusal(name: str) -> ZoneInfo:
@@ -456,10 +457,15 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
                 detail=", ".join(f"{k}={v}" for k, v in sorted(changes.items())),
                 at=now,
             )
-        updated = await get_group(self.bot.database, access.group.id)
-        assert updated is not None
-        if changes.keys() & {"remind_channel_min", "remind_presenter_min", "remind_leaders_min"}:
-            await replan_reminders(self.bot.database, self.bot.scheduler, updated, now)
+            updated = await get_group(self.bot.database, access.group.id)
+            assert updated is not None
+            if changes.keys() & {
+                "remind_channel_min",
+                "remind_presenter_min",
+                "remind_leaders_min",
+            }:
+                await write_reminders(connection, self.bot.database, updated, now)
+        self.bot.scheduler.rearm()
         moved = await self._regenerate(updated) if "term_start" in changes else {}
         await reply(
             interaction,

@@ -27,12 +27,11 @@ from bot.domain.recurrence import (
     plan_series,
     validate_duration,
 )
-from bot.domain.reminders import session_key_prefix
 from bot.errors import Refusal
 from bot.events import cancel_event, mirror_sessions
 from bot.notify import tell, tell_slot_changes
 from bot.planning import regenerate_rota
-from bot.reminders import replan_reminders
+from bot.reminders import drop_reminders, write_reminders
 from bot.replies import NO_PINGS, reply
 from bot.storage import audit
 from bot.storage import sessions as session_store
@@ -116,9 +115,10 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
                 detail=f"{count} x {repeat} from {start} ({target.timezone}), {duration} min",
                 at=now,
             )
+            await write_reminders(connection, self.bot.database, target, now)
+        self.bot.scheduler.rearm()
         # Everything the reply describes is stored before replying; telling people by DM
         # (slow, paced) comes after.
-        await replan_reminders(self.bot.database, self.bot.scheduler, target, now)
         changes = await regenerate_rota(self.bot.database, target, now)
         plural = "s" if count > 1 else ""
         lines = [f"- {format_when(when)}" for when in starts]
@@ -187,8 +187,8 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
                 detail=f"session {planned.id} at {planned.starts_at.isoformat()}",
                 at=now,
             )
-        # Its pending reminders go with it.
-        await self.bot.scheduler.replace_pending(session_key_prefix(target.id, planned.id), [])
+            await drop_reminders(connection, target.id, planned.id)
+        self.bot.scheduler.rearm()
         lost = {planned.id: planned.presenter_id} if planned.presenter_id else {}
         changes = await regenerate_rota(self.bot.database, target, now, extra_old=lost)
         when = format_when(planned.starts_at)
@@ -236,8 +236,9 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
                 detail=f"session {planned.id} to {new_start.isoformat()}",
                 at=now,
             )
-        # The old reminders are replaced by the new time's (sent at once if already due).
-        await replan_reminders(self.bot.database, self.bot.scheduler, target, now)
+            # The old reminders are replaced by the new time's (sent at once if due).
+            await write_reminders(connection, self.bot.database, target, now)
+        self.bot.scheduler.rearm()
         changes = await regenerate_rota(self.bot.database, target, now)
         moved = f"from {format_when(planned.starts_at)} to {format_when(new_start)}"
         await reply(interaction, f"Moved the session {moved}.")

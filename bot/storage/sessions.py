@@ -109,9 +109,13 @@ async def cancel_session(connection: aiosqlite.Connection, session_id: int) -> N
 
 
 async def move_session(connection: aiosqlite.Connection, session_id: int, start: datetime) -> None:
+    """Move a session. Its RSVPs are cleared: an answer given for the old time says
+    nothing about the new one (an old "Can't make it" would otherwise keep the member
+    out of the rota for a date they may well be free on)."""
     await connection.execute(
         "UPDATE sessions SET starts_at = ? WHERE id = ?", (to_unix(start), session_id)
     )
+    await connection.execute("DELETE FROM rsvps WHERE session_id = ?", (session_id,))
 
 
 # -- absences ---------------------------------------------------------------------
@@ -261,3 +265,12 @@ async def set_event_id(
     await connection.execute(
         "UPDATE sessions SET event_id = ? WHERE id = ?", (event_id, session_id)
     )
+
+
+async def mirrored_sessions(database: Database, group_id: int) -> list[Session]:
+    """Every session of the group that has a Scheduled Event on record, oldest first."""
+    rows = await database.fetchall(
+        "SELECT * FROM sessions WHERE group_id = ? AND event_id IS NOT NULL ORDER BY starts_at, id",
+        (group_id,),
+    )
+    return [Session.from_row(row) for row in rows]

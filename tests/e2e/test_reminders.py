@@ -415,3 +415,37 @@ async def test_a_burst_of_200_dms_is_paced_and_none_is_dropped(scene: Scene) -> 
     gaps = [later - earlier for earlier, later in itertools.pairwise(send_times[4:])]
     assert min(gaps) >= 0.999  # then one a second
     assert send_times[-1] - send_times[0] >= 194.9
+
+
+async def test_reminders_are_written_with_the_sessions_in_one_transaction(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No window where sessions exist without their reminder jobs: if writing the jobs
+    fails, the sessions are not planned either (and the leader is told)."""
+    await scene.create_group()
+
+    async def failing(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(JobScheduler, "write_pending", failing)
+    refused = await scene.slash(
+        "session schedule",
+        scene.leader,
+        start="2026-12-01 19:00",
+        duration=90,
+        repeat="weekly",
+        count=3,
+    )
+    assert "nothing was changed" in reply_text(refused)
+    assert await scene.running.database.scalar("SELECT count(*) FROM sessions") == 0
+    assert await scene.running.database.scalar("SELECT count(*) FROM jobs") == 0
+
+
+async def test_moving_a_session_clears_its_rsvps(scene: Scene) -> None:
+    session_id = await plan_one_session(scene)
+    await advance_to(scene, CHANNEL_DUE)
+    [reminder] = reminders_in(scene)
+    await scene.double.click(reminder, f"rsvp:{session_id}:no", scene.members[1])
+    await scene.slash("session move", scene.leader, session=session_id, start="2026-12-03 19:00")
+    listing = reply_text(await scene.slash("session list", scene.members[0]))
+    assert "0 attending, 0 can't make it" in listing
