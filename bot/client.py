@@ -65,7 +65,7 @@ async def send_ephemeral(interaction: discord.Interaction[Any], message: str) ->
 
 
 # Names discord.py gives the tasks that run command, button, form and event handlers.
-_HANDLER_TASKS = (
+HANDLER_TASK_NAMES = (
     "CommandTree-invoker",
     "discord-ui-view-dispatch",
     "discord-ui-dynamic-item",
@@ -125,7 +125,7 @@ class BalintBot(commands.Bot):
             for task in asyncio.all_tasks()
             if task is not current
             and not task.done()
-            and task.get_name().startswith(_HANDLER_TASKS)
+            and task.get_name().startswith(HANDLER_TASK_NAMES)
         ]
         if running:
             log.info("waiting for %d handler(s) to finish before shutting down", len(running))

@@ -4,14 +4,14 @@ Discord refuses the DM (the member closed DMs from server members)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.domain.recurrence import format_when
 from bot.domain.rota import SlotChange
+from bot.errors import log_failure
 from bot.storage.groups import Group, roster
 from bot.storage.sessions import get_session
 from bot.text import plain
@@ -27,8 +27,25 @@ CANNOT_SEND_TO_USER = 50007
 def fallback_text(user_id: int, hint: str) -> str:
     return (
         f"<@{user_id}>, I have a message for you but could not send it as a direct message. "
-        f"Please allow direct messages from this server's members, then {hint}"
+        f"Please allow direct messages from this server's members; {hint}"
     )
+
+
+def only(user_id: int) -> discord.AllowedMentions:
+    """Allowed mentions that can ping exactly this user and nobody else."""
+    return discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(user_id)])
+
+
+async def send_dm(bot: BalintBot, user_id: int, text: str, **extra: Any) -> None:
+    """A DM through the bot's pacer: opening the DM channel and sending both wait their
+    turn, so a burst (a term's rota, a notice to every leader) stays under Discord's
+    anti-spam limits. Raises discord.Forbidden (50007) when the user's DMs are closed."""
+
+    async def open_and_send() -> None:
+        channel = await bot.create_dm(discord.Object(user_id))
+        await channel.send(text, allowed_mentions=discord.AllowedMentions.none(), **extra)
+
+    await bot.dm_pacer.run(open_and_send)
 
 
 async def tell(
@@ -38,34 +55,24 @@ async def tell(
     text: str,
     *,
     view: discord.ui.View | None = None,
-    hint: str = "use `/rota me` to see your slots.",
+    hint: str = "then `/rota me` shows your slots.",
     fallback_view: discord.ui.View | None = None,
     nonce: str | None = None,
 ) -> bool:
     """DM `text` to the user; on refusal, mention them in the home channel with nothing
-    private. Returns True if the DM went through.
-
-    DMs wait their turn in the bot's pacer, so a burst (a whole term's rota, a reminder
-    to every leader) stays under Discord's anti-spam limits. With a `nonce`, a repeat of
-    the same message (a job re-run after a crash) is collapsed by Discord.
-    """
+    private. Returns True if the DM went through. With a `nonce`, a repeat of the same
+    message (a job re-run after a crash) is collapsed by Discord."""
     try:
-        channel = await bot.create_dm(discord.Object(user_id))
-        extra = _optional(view=view, nonce=nonce)
-        await bot.dm_pacer.run(
-            lambda: channel.send(text, allowed_mentions=discord.AllowedMentions.none(), **extra)
-        )
+        await send_dm(bot, user_id, text, **_optional(view=view, nonce=nonce))
         return True
     except discord.Forbidden as error:
         if error.code != CANNOT_SEND_TO_USER:
             raise
     home = bot.get_partial_messageable(group.channel_id, guild_id=group.guild_id)
-    mention_only = discord.AllowedMentions(
-        everyone=False, roles=False, users=[discord.Object(user_id)]
-    )
-    content = fallback_text(user_id, hint)
     await home.send(
-        content, allowed_mentions=mention_only, **_optional(view=fallback_view, nonce=nonce)
+        fallback_text(user_id, hint),
+        allowed_mentions=only(user_id),
+        **_optional(view=fallback_view, nonce=nonce),
     )
     return False
 
@@ -75,21 +82,48 @@ def _optional(**values: Any) -> dict[str, Any]:
     return {name: value for name, value in values.items() if value is not None}
 
 
+async def best_effort(what: str, notice: Awaitable[Any]) -> bool:
+    """Send a notice that follows a change already made: a failure is logged (without
+    its message) and does not stop the next notice or undo the change."""
+    try:
+        await notice
+    except Exception as error:
+        log_failure(log, what, error)
+        return False
+    return True
+
+
 async def tell_leaders(
     bot: BalintBot, group: Group, text: str, *, nonce_for: Callable[[int], str] | None = None
 ) -> None:
-    """Leaders' notices: to every leader and co-leader of the group by DM; a leader whose
-    DMs are closed gets a content-free mention in the leaders' channel if set, else in
-    the home channel."""
-    target = group
-    if group.leaders_channel_id is not None:
-        target = replace(group, channel_id=group.leaders_channel_id)
+    """A leaders' notice: to every leader and co-leader of the group by DM. Where a
+    leader's DMs are closed, the notice goes to the group's leaders' channel (private to
+    the leaders) mentioning them, if one is set; else a content-free mention in the home
+    channel. One leader's failure does not keep the notice from the others."""
     for entry in await roster(bot.database, group.id):
-        if entry.role.leads:
-            nonce = None if nonce_for is None else nonce_for(entry.user_id)
-            await tell(
-                bot, target, entry.user_id, text, hint="check your DMs with me.", nonce=nonce
-            )
+        if not entry.role.leads:
+            continue
+        nonce = None if nonce_for is None else nonce_for(entry.user_id)
+        await best_effort("a leaders' notice", _tell_leader(bot, group, entry.user_id, text, nonce))
+
+
+async def _tell_leader(
+    bot: BalintBot, group: Group, user_id: int, text: str, nonce: str | None
+) -> None:
+    extra = _optional(nonce=nonce)
+    try:
+        await send_dm(bot, user_id, text, **extra)
+        return
+    except discord.Forbidden as error:
+        if error.code != CANNOT_SEND_TO_USER:
+            raise
+    if group.leaders_channel_id is not None:
+        leaders = bot.get_partial_messageable(group.leaders_channel_id, guild_id=group.guild_id)
+        await leaders.send(f"<@{user_id}>: {text}", allowed_mentions=only(user_id), **extra)
+        return
+    home = bot.get_partial_messageable(group.channel_id, guild_id=group.guild_id)
+    hint = "a co-leader or the leaders' channel can tell you more."
+    await home.send(fallback_text(user_id, hint), allowed_mentions=only(user_id), **extra)
 
 
 async def tell_slot_changes(
@@ -107,4 +141,4 @@ async def tell_slot_changes(
                 if session is not None:
                     lines.append(f"- {label} on {format_when(session.starts_at)}")
         lines.append("See `/rota me` for all your slots.")
-        await tell(bot, group, member_id, "\n".join(lines))
+        await best_effort("a slot-change notice", tell(bot, group, member_id, "\n".join(lines)))

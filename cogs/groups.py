@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime, time
 from typing import Any, Literal
@@ -19,7 +20,7 @@ from bot.clock import to_unix
 from bot.domain.recurrence import InvalidTimeZone, format_when, parse_zone
 from bot.domain.rota import SlotChange
 from bot.errors import Refusal
-from bot.events import mirror_sessions
+from bot.events import forget_events, mirror_sessions
 from bot.notify import tell_slot_changes
 from bot.planning import regenerate_rota
 from bot.reminders import write_reminders
@@ -34,6 +35,7 @@ from bot.storage.groups import (
     Role,
     create_group,
     delete_group,
+    delete_guild_data,
     get_group,
     put_member,
     remove_member,
@@ -42,6 +44,8 @@ from bot.storage.groups import (
 )
 from bot.storage.sessions import upcoming_sessions
 from bot.text import plain
+
+log = logging.getLogger(__name__)
 
 MAX_OFFSET_HOURS = 14 * 24
 REMINDER_SETTINGS = frozenset({"remind_channel_min", "remind_presenter_min", "remind_leaders_min"})
@@ -117,27 +121,38 @@ class ConfirmDelete(discord.ui.View):
         self, interaction: discord.Interaction[BalintBot], button: discord.ui.Button[ConfirmDelete]
     ) -> None:
         self.stop()
-        if await get_group(self.bot.database, self.group.id) is None:
+        group = await get_group(self.bot.database, self.group.id)
+        if group is None:
             await interaction.response.edit_message(
                 content="That group is already gone.", view=None
             )
             return
-        now = self.bot.clock.now()
+        problem = None
+        if group.mirror_events:
+            # Cancelling the server Events takes a few requests: acknowledge within 3 s.
+            await interaction.response.defer()
+            async with self.bot.database.transaction() as connection:
+                # Stop mirroring first, so a mirror run waiting its turn adds nothing back.
+                await update_settings(connection, group.id, {"mirror_events": 0})
+            problem = await forget_events(self.bot, group)
         async with self.bot.database.transaction() as connection:
-            await delete_group(connection, self.group.id)
-            await connection.execute("DELETE FROM audit WHERE group_id = ?", (self.group.id,))
+            await delete_group(connection, group.id)
             await audit.record(
                 connection,
-                guild_id=self.group.guild_id,
+                guild_id=group.guild_id,
                 group_id=None,
                 actor_id=interaction.user.id,
                 action="group delete",
-                detail=self.group.name,
-                at=now,
+                detail=group.name,
+                at=self.bot.clock.now(),
             )
-        await interaction.response.edit_message(
-            content=f"Deleted **{plain(self.group.name)}** and all its data.", view=None
-        )
+        done = f"Deleted **{plain(group.name)}** and all its data."
+        if interaction.response.is_done():
+            await interaction.edit_original_response(content=done, view=None)
+        else:
+            await interaction.response.edit_message(content=done, view=None)
+        if problem:
+            await interaction.followup.send(problem, ephemeral=True)
 
     @discord.ui.button(label="Keep it", style=discord.ButtonStyle.secondary)
     async def cancel(
@@ -175,6 +190,13 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
         return await regenerate_rota(
             self.bot.database, group, self.bot.clock.now(), extra_old=extra_old
         )
+
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """The bot left the server or was removed: that server's data is deleted."""
+        async with self.bot.database.transaction() as connection:
+            removed = await delete_guild_data(connection, guild.id)
+        log.info("left server %s: deleted %d group(s) and its data", guild.id, removed)
 
     @app_commands.command(
         name="create",
@@ -471,8 +493,10 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
             interaction,
             f"Updated **{plain(updated.name)}**:\n" + "\n".join(describe_group(updated)),
         )
-        if scheduled_events:
-            problem = await mirror_sessions(self.bot, updated)
+        if scheduled_events is not None:
+            # On: show every upcoming session as an Event; off: cancel the ones shown.
+            sync = mirror_sessions if scheduled_events else forget_events
+            problem = await sync(self.bot, updated)
             if problem:
                 await interaction.followup.send(problem, ephemeral=True)
         await tell_slot_changes(self.bot, updated, moved, "the term start changed")

@@ -207,7 +207,7 @@ class Reminders(commands.Cog):
             group,
             session.presenter_id,
             text,
-            hint="use `/rota me` to see your slots.",
+            hint="then `/rota me` shows your slots.",
             nonce=reminder_nonce(job.id, recipient_id=session.presenter_id),
         )
 

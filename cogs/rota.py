@@ -14,7 +14,7 @@ from discord.ext import commands
 
 from bot.access import require_leader, require_member
 from bot.audience import Audience
-from bot.autocomplete import group_choices, session_choices
+from bot.autocomplete import group_choices, my_slot_choices, session_choices
 from bot.client import BalintBot
 from bot.domain.recurrence import format_when
 from bot.domain.rota import slot_changes
@@ -298,7 +298,7 @@ class RotaCommands(
     )
     @app_commands.describe(session="Your slot", with_="Who you ask")
     @app_commands.rename(with_="with")
-    @app_commands.autocomplete(session=session_choices)
+    @app_commands.autocomplete(session=my_slot_choices)
     async def swap(
         self, interaction: discord.Interaction[BalintBot], session: int, with_: discord.User
     ) -> None:
@@ -340,7 +340,7 @@ class RotaCommands(
             with_.id,
             request,
             view=swap_view(swap_id),
-            hint="answer with the buttons below (only you can).",
+            hint="answer with the buttons below (only you can); `/rota me` shows which slot.",
             fallback_view=swap_view(swap_id),
         )
 

@@ -223,9 +223,24 @@ async def update_settings(
 
 
 async def delete_group(connection: aiosqlite.Connection, group_id: int) -> None:
-    """Deletes the group; its roster, sessions, RSVPs, absences and swaps go with it."""
+    """Deletes the group and all its data: roster, sessions, RSVPs, absences, swaps and
+    case rows (by cascade), its scheduled jobs and its audit entries."""
     await connection.execute("DELETE FROM groups WHERE id = ?", (group_id,))
     await connection.execute("DELETE FROM jobs WHERE key LIKE ?", (f"group:{group_id}:%",))
+    await connection.execute("DELETE FROM audit WHERE group_id = ?", (group_id,))
+
+
+async def delete_guild_data(connection: aiosqlite.Connection, guild_id: int) -> int:
+    """Everything the bot holds about a server (it left, or was removed): every group
+    with all its data, and the server's audit trail. Returns how many groups went."""
+    async with connection.execute(
+        "SELECT id FROM groups WHERE guild_id = ?", (guild_id,)
+    ) as cursor:
+        group_ids = [row["id"] for row in await cursor.fetchall()]
+    for group_id in group_ids:
+        await delete_group(connection, group_id)
+    await connection.execute("DELETE FROM audit WHERE guild_id = ?", (guild_id,))
+    return len(group_ids)
 
 
 async def roster_standing(

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from bot.client import BalintBot
+from bot.client import HANDLER_TASK_NAMES, BalintBot
 from bot.clock import ManualClock
 from bot.config import Settings
 from tests.double import Channel, DiscordDouble, Guild, Interaction, Message, User
@@ -105,6 +105,23 @@ class Scene:
 
     def home_messages(self) -> list[Message]:
         return [m for m in self.double.messages(self.home) if not m.ephemeral]
+
+
+async def handlers_done() -> None:
+    """Wait (bounded) until the bot has finished every command, button and form handler.
+
+    The bot tells people by DM inside those handlers after replying, so a test waits for
+    them before asserting that something was, or was not, sent."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5
+    while busy := {
+        task
+        for task in asyncio.all_tasks()
+        if not task.done() and task.get_name().startswith(HANDLER_TASK_NAMES)
+    }:
+        remaining = deadline - loop.time()
+        assert remaining > 0, f"the bot is still handling {busy}"
+        await asyncio.wait(busy, timeout=remaining)
 
 
 def reply_text(interaction: Interaction) -> str:

@@ -3,6 +3,7 @@ them, with group resolution, autocomplete, permissions and bad input."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,7 @@ import pytest
 
 from bot.clock import to_unix
 from bot.storage.sessions import add_sessions
-from tests.double import Channel, Interaction, Message, User
+from tests.double import INTENT_GUILDS, Channel, Guild, Interaction, Message, User
 from tests.double.records import walk_components
 from tests.e2e.conftest import START, Scene, reply_text
 
@@ -877,3 +878,53 @@ async def test_every_leader_change_is_audited_and_shown_newest_first(scene: Scen
     # Refused attempts leave no trace.
     refused(await scene.slash("group add", bob, member=alice), "Only the leaders")
     assert len(await rows(scene, "SELECT * FROM audit WHERE group_id = ?", gid)) == 6
+
+
+async def test_leaving_a_server_deletes_that_servers_data(scene: Scene) -> None:
+    """PRODUCT.md: when the bot leaves a server, that server's data is deleted (and only
+    that server's)."""
+    other_guild = scene.double.add_guild("Other clinic")
+    other_home = scene.double.add_channel(other_guild, "balint")
+    scene.double.add_member(other_guild, scene.leader)
+    await scene.create_group("Tuesday")
+    await scene.slash(
+        "session schedule",
+        scene.leader,
+        start="2026-12-01 19:00",
+        duration=90,
+        repeat="weekly",
+        count=3,
+    )
+    other = await scene.double.slash(
+        "group create",
+        other_guild_owner(scene, other_guild),
+        guild=other_guild,
+        channel=other_home,
+        options={"channel": other_home},
+        name="Elsewhere",
+        timezone="Europe/Paris",
+        leader=scene.leader,
+    )
+    assert "Created" in reply_text(other)
+    database = scene.running.database
+    assert await database.scalar("SELECT count(*) FROM jobs") > 0
+
+    scene.double.gateway.dispatch("GUILD_DELETE", {"id": str(scene.guild.id)}, INTENT_GUILDS)
+    here = (scene.guild.id,)
+    for _ in range(100):
+        if not await database.scalar("SELECT count(*) FROM groups WHERE guild_id = ?", here):
+            break
+        await asyncio.sleep(0.02)
+    assert await database.scalar("SELECT count(*) FROM groups WHERE guild_id = ?", here) == 0
+    assert await database.scalar("SELECT count(*) FROM members") == 1  # the other group's
+    assert await database.scalar("SELECT count(*) FROM sessions") == 0
+    assert await database.scalar("SELECT count(*) FROM jobs WHERE state = 'pending'") == 0
+    assert await database.scalar("SELECT count(*) FROM audit WHERE guild_id = ?", here) == 0
+    # the other server's group is untouched
+    assert await database.scalar("SELECT name FROM groups") == "Elsewhere"
+    there = (other_guild.id,)
+    assert await database.scalar("SELECT count(*) FROM audit WHERE guild_id = ?", there) == 1
+
+
+def other_guild_owner(scene: Scene, guild: Guild) -> User:
+    return scene.double.users[guild.owner_id]

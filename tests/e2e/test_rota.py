@@ -22,7 +22,7 @@ import pytest
 
 from bot.pacing import Pacer
 from tests.double import DiscordDouble, Interaction, Message, User
-from tests.e2e.conftest import Scene, reply_text
+from tests.e2e.conftest import Scene, handlers_done, reply_text
 
 FIRST = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
 STARTS = [FIRST + timedelta(weeks=week) for week in range(8)]
@@ -35,26 +35,6 @@ def stamp(index: int) -> str:
 
 
 # -- waiting for the bot ---------------------------------------------------------------------
-
-# discord.py runs each slash command and each component callback in a task with one of these
-# names; the bot's follow-up work (telling people by DM) happens inside that task after the
-# reply, so a test waits for those tasks before asserting that something was (not) sent.
-HANDLER_TASKS = ("CommandTree-invoker", "discord-ui-dynamic-item", "discord-ui-view-dispatch")
-
-
-async def handlers_done() -> None:
-    deadline = asyncio.get_running_loop().time() + 5
-    while True:
-        busy = {
-            task
-            for task in asyncio.all_tasks()
-            if not task.done() and task.get_name().startswith(HANDLER_TASKS)
-        }
-        if not busy:
-            return
-        remaining = deadline - asyncio.get_running_loop().time()
-        assert remaining > 0, f"the bot is still handling {busy}"
-        await asyncio.wait(busy, timeout=remaining)
 
 
 async def run(scene: Scene, command: str, user: User, **values: Any) -> Interaction:
@@ -1033,3 +1013,74 @@ async def test_no_message_can_ping_everyone_even_with_a_hostile_group_name(
     for message in everything:
         assert "@everyone" not in message.content
         assert "@here" not in message.content
+
+
+async def test_swap_offers_my_slots_in_every_group_outside_a_home_channel(tuesday: Scene) -> None:
+    """`/rota swap` has no `group` option: its `session` choices are the member's own
+    slots in all their groups, even in a channel that is no group's home."""
+    scene = tuesday
+    alice, bob, _, _ = scene.members
+    ward = scene.double.add_channel(scene.guild, "balint-thursday")
+    created = await run(
+        scene,
+        "group create",
+        scene.admin,
+        name="Thursday",
+        channel=ward,
+        timezone="Europe/Paris",
+        leader=scene.leader,
+    )
+    assert "Created **Thursday**" in reply_text(created)
+    await run(scene, "group add", scene.leader, member=alice, in_channel=ward)
+    planned = await run(
+        scene,
+        "session schedule",
+        scene.leader,
+        in_channel=ward,
+        start="2026-12-03 19:00",  # 18:00 UTC
+        duration=60,
+        repeat="once",
+        count=1,
+    )
+    assert "Planned 1 session" in reply_text(planned)
+    tuesday_sessions = await session_ids(scene)
+    [thursday_session] = await session_ids(scene, guild=scene.guild, channel=ward)
+
+    async def swap_choices(user: User, typed: str = "") -> list[tuple[str, int]]:
+        choices = await scene.double.autocomplete(
+            "rota swap",
+            user,
+            focused="session",
+            guild=scene.guild,
+            channel=scene.other_channel,
+            session=typed,
+        )
+        return [(choice["name"], int(choice["value"])) for choice in choices]
+
+    # alice presents in both groups: her slots in each, soonest first, in each group's zone
+    assert await swap_choices(alice) == [
+        ("Tuesday — 2026-12-01 19:00 (Europe/London)", tuesday_sessions[0]),
+        ("Thursday — 2026-12-03 19:00 (Europe/Paris)", thursday_session),
+        ("Tuesday — 2026-12-29 19:00 (Europe/London)", tuesday_sessions[4]),
+    ]
+    # what she types narrows the list
+    assert await swap_choices(alice, "thurs") == [
+        ("Thursday — 2026-12-03 19:00 (Europe/Paris)", thursday_session)
+    ]
+    # only one's own slots are offered
+    assert [session for _, session in await swap_choices(bob)] == [
+        tuesday_sessions[1],
+        tuesday_sessions[5],
+    ]
+    assert await swap_choices(scene.leader) == []
+
+    # and the slot picked there can be offered from that channel
+    asked = await run(
+        scene,
+        "rota swap",
+        alice,
+        in_channel=scene.other_channel,
+        session=tuesday_sessions[0],
+        options={"with": bob},
+    )
+    assert f"I asked <@{bob.id}> to take your slot of {stamp(0)}" in reply_text(asked)
