@@ -16,7 +16,6 @@ from bot.access import require_leader, require_member, resolve_group
 from bot.audience import Audience
 from bot.autocomplete import group_choices, timezone_choices
 from bot.client import BalintBot
-from bot.clock import to_unix
 from bot.domain.recurrence import InvalidTimeZone, format_when, parse_zone
 from bot.domain.rota import SlotChange
 from bot.errors import Refusal
@@ -42,7 +41,7 @@ from bot.storage.groups import (
     roster,
     update_settings,
 )
-from bot.storage.sessions import upcoming_sessions
+from bot.storage.sessions import release_slots, upcoming_sessions
 from bot.text import plain
 
 log = logging.getLogger(__name__)
@@ -290,6 +289,13 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
             if previous is Role.LEADER and sum(e.role is Role.LEADER for e in entries) == 1:
                 raise Refusal("A group needs at least one leader: make someone else leader first.")
             await put_member(connection, access.group.id, target.id, new_role, now)
+            lost: dict[int, int | None] = {}
+            if new_role.leads and previous is Role.MEMBER:
+                # Leaders and co-leaders facilitate and do not present: a promoted member's
+                # slots, fixed ones included, go back to the rota.
+                lost = await release_slots(
+                    connection, self.bot.database, access.group.id, target.id, now
+                )
             await audit.record(
                 connection,
                 guild_id=access.group.guild_id,
@@ -311,7 +317,7 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
                 f"\nNote: the group now has {size} people; Balint groups work best with 6 to "
                 f"{RECOMMENDED_MAX_MEMBERS}."
             )
-        changes = await self._regenerate(access.group)
+        changes = await self._regenerate(access.group, extra_old=lost)
         await reply(interaction, text)
         await tell_slot_changes(self.bot, access.group, changes, "the group's roster changed")
 
@@ -339,15 +345,8 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
                 raise Refusal("A group needs at least one leader: make someone else leader first.")
             await remove_member(connection, access.group.id, member.id)
             # Their upcoming slots go back to the rota; they are told which ones they lost.
-            lost = {
-                session.id: member.id
-                for session in await upcoming_sessions(self.bot.database, access.group.id, now)
-                if session.presenter_id == member.id
-            }
-            await connection.execute(
-                "UPDATE sessions SET presenter_id = NULL, presenter_locked = 0"
-                " WHERE group_id = ? AND presenter_id = ? AND starts_at > ?",
-                (access.group.id, member.id, to_unix(now)),
+            lost = await release_slots(
+                connection, self.bot.database, access.group.id, member.id, now
             )
             await audit.record(
                 connection,

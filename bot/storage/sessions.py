@@ -274,3 +274,19 @@ async def mirrored_sessions(database: Database, group_id: int) -> list[Session]:
         (group_id,),
     )
     return [Session.from_row(row) for row in rows]
+
+
+async def release_slots(
+    connection: aiosqlite.Connection, database: Database, group_id: int, user_id: int, now: datetime
+) -> dict[int, int | None]:
+    """Inside the caller's transaction, hand the member's upcoming slots (fixed ones too)
+    back to the rota: they left the group or now lead it. Returns session id to the
+    member, to count as the slots they lost."""
+    lost: dict[int, int | None] = {
+        session.id: user_id
+        for session in await upcoming_sessions(database, group_id, now)
+        if session.presenter_id == user_id
+    }
+    for session_id in lost:
+        await set_presenter(connection, session_id, None, locked=False)
+    return lost

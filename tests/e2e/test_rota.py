@@ -1084,3 +1084,21 @@ async def test_swap_offers_my_slots_in_every_group_outside_a_home_channel(tuesda
         options={"with": bob},
     )
     assert f"I asked <@{bob.id}> to take your slot of {stamp(0)}" in reply_text(asked)
+
+
+async def test_a_member_promoted_to_co_leader_gives_up_every_slot_even_fixed_ones(
+    tuesday: Scene,
+) -> None:
+    scene = tuesday
+    dave = scene.members[3]
+    sessions = await session_ids(scene)
+    await run(scene, "rota assign", scene.leader, session=sessions[1], member=dave)
+    assert dave.id in await rota(scene)
+    before = len(dm_texts(scene, dave))
+    await run(scene, "group add", scene.leader, member=dave, role="co-leader")
+    presenters = await rota(scene)
+    assert dave.id not in presenters  # leaders and co-leaders do not present
+    assert None not in presenters
+    told = dm_texts(scene, dave)[before:]
+    assert len(told) == 1
+    assert "You no longer present" in told[0]
