@@ -19,15 +19,13 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.crypto import Cipher, verify_key
 from bot.db import Database
-from bot.errors import Refusal, log_failure
 from bot.pacing import Pacer
 from bot.permissions import invite_url, required_intents
+from bot.replies import answer_error
 from bot.scheduler import JobScheduler
 from bot.storage.groups import roster_standing
 
 log = logging.getLogger(__name__)
-
-GENERIC_FAILURE = "Something went wrong on my side; nothing was changed. Please try again."
 
 
 def extension_names() -> list[str]:
@@ -43,25 +41,8 @@ class BalintTree(app_commands.CommandTree["BalintBot"]):
     async def on_error(
         self, interaction: discord.Interaction[BalintBot], error: app_commands.AppCommandError
     ) -> None:
-        original = getattr(error, "original", error)
-        if isinstance(original, Refusal):
-            message = original.message
-        elif isinstance(error, app_commands.CheckFailure | app_commands.TransformerError):
-            message = str(error)
-        else:
-            command = interaction.command.qualified_name if interaction.command else "?"
-            log_failure(log, f"/{command}", original)
-            message = GENERIC_FAILURE
-        await send_ephemeral(interaction, message)
-
-
-async def send_ephemeral(interaction: discord.Interaction[Any], message: str) -> None:
-    """Answer privately, whether or not the interaction was answered already."""
-    mentions = discord.AllowedMentions.none()
-    if interaction.response.is_done():
-        await interaction.followup.send(message, ephemeral=True, allowed_mentions=mentions)
-    else:
-        await interaction.response.send_message(message, ephemeral=True, allowed_mentions=mentions)
+        command = interaction.command.qualified_name if interaction.command else "?"
+        await answer_error(interaction, error, f"/{command}")
 
 
 # Names discord.py gives the tasks that run command, button, form and event handlers.
@@ -70,7 +51,6 @@ HANDLER_TASK_NAMES = (
     "discord-ui-view-dispatch",
     "discord-ui-dynamic-item",
     "discord-ui-modal-dispatch",
-    "discord.py: on_message",
 )
 SHUTDOWN_GRACE_SECONDS = 10.0
 

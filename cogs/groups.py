@@ -23,7 +23,7 @@ from bot.events import forget_events, mirror_sessions
 from bot.notify import tell_slot_changes
 from bot.planning import regenerate_rota
 from bot.reminders import write_reminders
-from bot.replies import reply
+from bot.replies import answer_error, reply
 from bot.storage import audit
 from bot.storage.groups import (
     MAX_GROUP_NAME,
@@ -108,6 +108,14 @@ class ConfirmDelete(discord.ui.View):
     def __init__(self, bot: BalintBot, group: Group, requester_id: int) -> None:
         super().__init__(timeout=120)
         self.bot, self.group, self.requester_id = bot, group, requester_id
+
+    async def on_error(
+        self,
+        interaction: discord.Interaction[Any],
+        error: Exception,
+        item: discord.ui.Item[Any],
+    ) -> None:
+        await answer_error(interaction, error, "the delete confirmation")
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         if interaction.user.id != self.requester_id:

@@ -21,7 +21,7 @@ from bot.domain.reminders import ReminderKind, reminder_nonce
 from bot.notify import tell, tell_leaders
 from bot.planning import next_candidate
 from bot.reminders import JOB_KIND
-from bot.replies import NO_PINGS
+from bot.replies import NO_PINGS, guarded
 from bot.scheduler import Job
 from bot.storage import sessions as session_store
 from bot.storage.groups import Group, PresenterMode, get_group, role_of
@@ -81,6 +81,7 @@ class RsvpButton(
     ) -> RsvpButton:
         return cls(int(match["session"]), attending=match["answer"] == "yes")
 
+    @guarded
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         bot: BalintBot = interaction.client
         session = await session_store.get_session(bot.database, self.session_id)

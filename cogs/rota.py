@@ -21,7 +21,7 @@ from bot.domain.rota import slot_changes
 from bot.errors import Refusal
 from bot.notify import tell, tell_slot_changes
 from bot.planning import answer_swap, regenerate_rota
-from bot.replies import NO_PINGS, reply
+from bot.replies import NO_PINGS, guarded, reply
 from bot.storage import audit
 from bot.storage import sessions as session_store
 from bot.storage.groups import Group, PresenterMode, Role, get_group, role_of
@@ -77,6 +77,7 @@ class SwapAnswer(
     ) -> SwapAnswer:
         return cls(int(match["swap"]), match["answer"] == "accept")
 
+    @guarded
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         bot: BalintBot = interaction.client
         outcome = await answer_swap(

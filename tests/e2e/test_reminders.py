@@ -449,3 +449,27 @@ async def test_moving_a_session_clears_its_rsvps(scene: Scene) -> None:
     await scene.slash("session move", scene.leader, session=session_id, start="2026-12-03 19:00")
     listing = reply_text(await scene.slash("session list", scene.members[0]))
     assert "0 attending, 0 can't make it" in listing
+
+
+async def test_a_failing_button_answers_privately_and_logs_no_message_text(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    session_id = await plan_one_session(scene)
+    await advance_to(scene, CHANNEL_DUE)
+    [reminder] = reminders_in(scene)
+
+    # Stands for confidential input; built at run time so that the traceback's source
+    # lines (which are logged, being code) do not contain it.
+    confidential = " ".join(("Mrs", "Smith,", "born", "1931-02-03"))
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(confidential)
+
+    monkeypatch.setattr("bot.storage.sessions.set_rsvp", broken)
+    clicked = await scene.double.click(reminder, f"rsvp:{session_id}:yes", scene.members[0])
+    assert clicked.reply is not None
+    assert clicked.reply.ephemeral
+    assert "Something went wrong on my side" in reply_text(clicked)
+    assert "RsvpButton failed: RuntimeError" in caplog.text
+    assert confidential not in caplog.text
+    assert "Smith" not in caplog.text
