@@ -71,6 +71,16 @@ async def serve(settings: Settings, *, clock: Clock | None = None, **options: An
     except (ConfigError, DatabaseError, KeyMismatch) as error:
         fail(str(error))
         return EXIT_CONFIG
+    except (discord.Forbidden, discord.NotFound) as error:
+        # At start-up the only server-specific call is syncing commands to DEV_GUILD_ID.
+        fail(
+            f"Discord refused a start-up request (HTTP {error.status}); if DEV_GUILD_ID is "
+            "set, check that it is the id of a server the bot is in"
+        )
+        return EXIT_CONFIG
+    except discord.HTTPException as error:
+        fail(f"Discord refused a start-up request (HTTP {error.status}); try again later")
+        return EXIT_FAILURE
     except (aiohttp.ClientError, OSError) as error:
         fail(f"cannot reach Discord: {type(error).__name__}")
         return EXIT_FAILURE

@@ -62,9 +62,9 @@ async def resolve_group(interaction: discord.Interaction[BalintBot], option: str
     if option is not None and option.strip():
         text = option.strip()
         group: Group | None = None
-        if text.isdigit():
+        if text.isdigit() and guild_id is not None:
             group = await get_group(database, int(text))
-            if group is not None and guild_id is not None and group.guild_id != guild_id:
+            if group is not None and group.guild_id != guild_id:
                 group = None
         if group is None and guild_id is not None:
             group = await group_by_name(database, guild_id, text)

@@ -370,6 +370,8 @@ class RotaCommands(
         start, last = local_day(from_, zone, "from"), local_day(to, zone, "to")
         if last < start:
             raise Refusal("The last day away is before the first; check the dates.")
+        if last.year > start.year + 5:
+            raise Refusal("That absence is more than five years long; check the dates.")
         end = datetime.combine(last.date() + timedelta(days=1), time(0, 0), zone)
         now = self.bot.clock.now()
         if end <= now:

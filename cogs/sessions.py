@@ -29,7 +29,7 @@ from bot.domain.recurrence import (
 )
 from bot.errors import Refusal
 from bot.events import cancel_event, mirror_sessions
-from bot.notify import tell, tell_slot_changes
+from bot.notify import best_effort, tell, tell_slot_changes
 from bot.planning import regenerate_rota
 from bot.reminders import drop_reminders, write_reminders
 from bot.replies import NO_PINGS, reply
@@ -193,7 +193,9 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
         changes = await regenerate_rota(self.bot.database, target, now, extra_old=lost)
         when = format_when(planned.starts_at)
         await reply(interaction, f"Cancelled the session of {when}.")
-        await self._announce(target, f"The session of {when} is cancelled.")
+        await best_effort(
+            "a cancellation notice", self._announce(target, f"The session of {when} is cancelled.")
+        )
         problem = await cancel_event(self.bot, target, planned)
         if problem:
             await interaction.followup.send(problem, ephemeral=True)
@@ -242,7 +244,8 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
         changes = await regenerate_rota(self.bot.database, target, now)
         moved = f"from {format_when(planned.starts_at)} to {format_when(new_start)}"
         await reply(interaction, f"Moved the session {moved}.")
-        await self._announce(target, f"A session moved {moved}.")
+        notice = self._announce(target, f"A session moved {moved}.")
+        await best_effort("a move notice", notice)
         await self._mirror(interaction, target)
         if planned.presenter_id is not None and planned.presenter_id not in changes:
             await tell(

@@ -208,3 +208,16 @@ async def test_dev_guild_id_syncs_commands_to_that_server_only(
         pass
     assert {c.name for c in double.commands(guild)} >= {"help", "group", "session", "rota"}
     assert double.commands() == []  # nothing global
+
+
+async def test_dev_guild_the_bot_is_not_in_exits_with_one_line(
+    double: DiscordDouble, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = replace(settings_for(double.token, tmp_path), dev_guild_id=123456789012345678)
+    with double.patch_discord():
+        status = await serve(settings, clock=ManualClock(START), guild_ready_timeout=0.05)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2
+    assert len(err) == 1
+    assert err[0].startswith("balint-bot: error: Discord refused a start-up request")
+    assert "DEV_GUILD_ID" in err[0]

@@ -1102,3 +1102,21 @@ async def test_a_member_promoted_to_co_leader_gives_up_every_slot_even_fixed_one
     told = dm_texts(scene, dave)[before:]
     assert len(told) == 1
     assert "You no longer present" in told[0]
+
+
+async def test_in_a_dm_a_group_id_reveals_nothing_to_an_outsider(tuesday: Scene) -> None:
+    scene = tuesday
+    group_id = await scene.running.database.scalar("SELECT id FROM groups")
+    refused = await scene.double.slash("rota show", scene.outsider, group=str(group_id))
+    assert refused.reply is not None
+    assert refused.reply.ephemeral
+    assert "I don't know a group called" in reply_text(refused)
+    assert "Tuesday" not in reply_text(refused)
+
+
+async def test_an_absence_of_years_is_refused_clearly(tuesday: Scene) -> None:
+    scene = tuesday
+    refused = await run(
+        scene, "rota away", scene.members[0], options={"from": "2026-12-01"}, to="9999-12-31"
+    )
+    assert "more than five years" in reply_text(refused)
