@@ -11,8 +11,10 @@ session has new keys and so new reminders.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import aiosqlite
+import discord
 
 from bot.db import Database
 from bot.domain.reminders import (
@@ -24,6 +26,9 @@ from bot.domain.reminders import (
 from bot.scheduler import JobScheduler, JobSpec
 from bot.storage import sessions as session_store
 from bot.storage.groups import Group
+
+if TYPE_CHECKING:
+    from bot.client import BalintBot
 
 JOB_KIND = {kind: f"reminder.{kind.value}" for kind in ReminderKind}
 
@@ -61,3 +66,13 @@ async def write_reminders(
 async def drop_reminders(connection: aiosqlite.Connection, group_id: int, session_id: int) -> None:
     """Inside the caller's transaction: a cancelled session's pending reminders go."""
     await JobScheduler.write_pending(connection, session_key_prefix(group_id, session_id), [])
+
+
+async def retire_reminder_messages(bot: BalintBot, session_id: int, note: str) -> None:
+    """The session was cancelled or moved: its channel reminders already posted stop
+    offering RSVP buttons and say so (a moved session gets a fresh reminder in time)."""
+    async with bot.database.transaction() as connection:
+        posted = await session_store.take_reminder_messages(connection, bot.database, session_id)
+    for channel_id, message_id in posted:
+        message = bot.get_partial_messageable(channel_id).get_partial_message(message_id)
+        await message.edit(content=note, view=None, allowed_mentions=discord.AllowedMentions.none())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime, time
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -16,7 +15,15 @@ from bot.access import require_leader, require_member, resolve_group
 from bot.audience import Audience
 from bot.autocomplete import group_choices, timezone_choices
 from bot.client import BalintBot
-from bot.domain.recurrence import InvalidTimeZone, format_when, parse_zone
+from bot.clock import to_unix
+from bot.domain.recurrence import (
+    InvalidTimeZone,
+    SchedulingError,
+    discord_timestamp,
+    format_when,
+    parse_local_date,
+    parse_zone,
+)
 from bot.domain.rota import SlotChange
 from bot.errors import Refusal
 from bot.events import forget_events, mirror_sessions
@@ -98,8 +105,8 @@ def describe_group(group: Group) -> list[str]:
 
 
 def describe_audit(entry: audit.AuditEntry) -> str:
-    when = int(entry.at.timestamp())
-    return f"- <t:{when}:f> <@{entry.actor_id}> {entry.action}: {plain(entry.detail)}"
+    when = discord_timestamp(entry.at, "f")
+    return f"- {when} <@{entry.actor_id}> {entry.action}: {plain(entry.detail)}"
 
 
 class ConfirmDelete(discord.ui.View):
@@ -466,7 +473,11 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
         if scheduled_events is not None:
             changes["mirror_events"] = int(scheduled_events)
         if term_start is not None:
-            changes["term_start"] = int(self._local_midnight(term_start, access.group).timestamp())
+            try:
+                first_day = parse_local_date(term_start, ZoneInfo(access.group.timezone))
+            except SchedulingError as error:
+                raise Refusal(str(error)) from None
+            changes["term_start"] = to_unix(first_day)
         if not changes:
             await reply(
                 interaction,
@@ -507,16 +518,6 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
             if problem:
                 await interaction.followup.send(problem, ephemeral=True)
         await tell_slot_changes(self.bot, updated, moved, "the term start changed")
-
-    @staticmethod
-    def _local_midnight(text: str, group: Group) -> datetime:
-        try:
-            day = datetime.strptime(text.strip(), "%Y-%m-%d").date()  # noqa: DTZ007 - a date only
-        except ValueError:
-            raise Refusal(
-                f"`{plain(text[:30])}` is not a date; write it as YYYY-MM-DD, e.g. 2026-09-01."
-            ) from None
-        return datetime.combine(day, time(0, 0), ZoneInfo(group.timezone))
 
     @app_commands.command(
         name="delete",

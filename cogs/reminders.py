@@ -24,6 +24,7 @@ from bot.reminders import JOB_KIND
 from bot.replies import NO_PINGS, guarded
 from bot.scheduler import Job
 from bot.storage import sessions as session_store
+from bot.storage.cases import has_submitted_or_flagged
 from bot.storage.groups import Group, PresenterMode, get_group, role_of
 from bot.text import plain
 
@@ -173,10 +174,8 @@ class Reminders(commands.Cog):
             allowed_mentions=NO_PINGS,
         )
         async with self.bot.database.transaction() as connection:
-            await connection.execute(
-                "INSERT OR IGNORE INTO reminder_messages (session_id, channel_id, message_id)"
-                " VALUES (?, ?, ?)",
-                (session.id, group.channel_id, message.id),
+            await session_store.record_reminder_message(
+                connection, session.id, group.channel_id, message.id
             )
 
     async def send_presenter_reminder(self, job: Job) -> None:
@@ -221,11 +220,7 @@ class Reminders(commands.Cog):
         if session.presenter_id is None:
             text = f"**{plain(group.name)}**: the session on {when} has no presenter assigned."
         else:
-            acted = await self.bot.database.scalar(
-                "SELECT 1 FROM cases WHERE session_id = ? AND member_id = ?",
-                (session.id, session.presenter_id),
-            )
-            if acted:
+            if await has_submitted_or_flagged(self.bot.database, session.id, session.presenter_id):
                 return
             text = (
                 f"**{plain(group.name)}**: <@{session.presenter_id}>, presenting on {when}, has "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from bot.access import require_leader, require_member
 from bot.audience import Audience
 from bot.autocomplete import group_choices, my_slot_choices, session_choices
 from bot.client import BalintBot
-from bot.domain.recurrence import format_when
+from bot.domain.recurrence import SchedulingError, format_when, parse_local_date
 from bot.domain.rota import slot_changes
 from bot.errors import Refusal
 from bot.notify import tell, tell_slot_changes
@@ -30,17 +30,6 @@ from bot.text import plain
 from cogs.sessions import presenter_label, session_of_group
 
 DEFAULT_SHOW, MAX_SHOW = 6, 25
-
-
-def local_day(text: str, zone: ZoneInfo, what: str) -> datetime:
-    """Local midnight of a `YYYY-MM-DD` date typed by a member."""
-    try:
-        day = datetime.strptime(text.strip(), "%Y-%m-%d").date()  # noqa: DTZ007 - a date only
-    except ValueError:
-        raise Refusal(
-            f"`{plain(text[:30])}` is not a date: write `{what}` as YYYY-MM-DD."
-        ) from None
-    return datetime.combine(day, time(0, 0), zone)
 
 
 def swap_view(swap_id: int) -> discord.ui.View:
@@ -367,28 +356,26 @@ class RotaCommands(
         if access.role is None:
             raise Refusal(f"You are not on the roster of **{plain(target.name)}**.")
         zone = ZoneInfo(target.timezone)
-        start, last = local_day(from_, zone, "from"), local_day(to, zone, "to")
+        try:
+            start = parse_local_date(from_, zone, "`from`")
+            last = parse_local_date(to, zone, "`to`")
+        except SchedulingError as error:
+            raise Refusal(str(error)) from None
         if last < start:
             raise Refusal("The last day away is before the first; check the dates.")
-        if last.year > start.year + 5:
+        last_day = last.astimezone(zone).date()
+        if last_day.year > start.year + 5:
             raise Refusal("That absence is more than five years long; check the dates.")
-        end = datetime.combine(last.date() + timedelta(days=1), time(0, 0), zone)
+        # Away until the end of the last day: the absence ends at the next local midnight.
+        end = parse_local_date((last_day + timedelta(days=1)).isoformat(), zone)
         now = self.bot.clock.now()
         if end <= now:
             raise Refusal("Those dates are in the past.")
         async with self.bot.database.transaction() as connection:
             await session_store.add_absence(connection, target.id, interaction.user.id, start, end)
             # Fixed slots of this member inside the absence are released to the rota.
-            await connection.execute(
-                "UPDATE sessions SET presenter_locked = 0 WHERE group_id = ? AND presenter_id = ?"
-                " AND starts_at >= ? AND starts_at < ? AND starts_at > ?",
-                (
-                    target.id,
-                    interaction.user.id,
-                    int(start.timestamp()),
-                    int(end.timestamp()),
-                    int(now.timestamp()),
-                ),
+            await session_store.unlock_slots_between(
+                connection, target.id, interaction.user.id, max(start, now), end
             )
         changes = await regenerate_rota(self.bot.database, target, now)
         await reply(

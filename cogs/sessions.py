@@ -31,7 +31,7 @@ from bot.errors import Refusal
 from bot.events import cancel_event, mirror_sessions
 from bot.notify import best_effort, tell, tell_slot_changes
 from bot.planning import regenerate_rota
-from bot.reminders import drop_reminders, write_reminders
+from bot.reminders import drop_reminders, retire_reminder_messages, write_reminders
 from bot.replies import NO_PINGS, reply
 from bot.storage import audit
 from bot.storage import sessions as session_store
@@ -193,9 +193,12 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
         changes = await regenerate_rota(self.bot.database, target, now, extra_old=lost)
         when = format_when(planned.starts_at)
         await reply(interaction, f"Cancelled the session of {when}.")
-        await best_effort(
-            "a cancellation notice", self._announce(target, f"The session of {when} is cancelled.")
+        notice = self._announce(target, f"The session of {when} is cancelled.")
+        await best_effort("a cancellation notice", notice)
+        retired = retire_reminder_messages(
+            self.bot, planned.id, f"**{plain(target.name)}**: the session of {when} was cancelled."
         )
+        await best_effort("retiring reminders", retired)
         problem = await cancel_event(self.bot, target, planned)
         if problem:
             await interaction.followup.send(problem, ephemeral=True)
@@ -246,6 +249,12 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
         await reply(interaction, f"Moved the session {moved}.")
         notice = self._announce(target, f"A session moved {moved}.")
         await best_effort("a move notice", notice)
+        retired = retire_reminder_messages(
+            self.bot,
+            planned.id,
+            f"**{plain(target.name)}**: this session moved {moved}. A new reminder will ask again.",
+        )
+        await best_effort("retiring reminders", retired)
         await self._mirror(interaction, target)
         if planned.presenter_id is not None and planned.presenter_id not in changes:
             await tell(

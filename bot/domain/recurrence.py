@@ -152,6 +152,17 @@ class MalformedLocalStart(SchedulingError):
         )
 
 
+class MalformedLocalDate(SchedulingError):
+    """A date typed by a user (an absence, a term start) is not YYYY-MM-DD."""
+
+    def __init__(self, text: str, what: str) -> None:
+        self.text = text
+        super().__init__(
+            f"{text[:30]!r} is not a date I can read: write {what} as YYYY-MM-DD, "
+            "for example 2026-09-01."
+        )
+
+
 class NonexistentLocalTime(SchedulingError):
     """The local time falls in a spring-forward gap: the wall clock never shows it."""
 
@@ -306,6 +317,21 @@ def _fold(text: str) -> str:
 
 
 # --- local start times -----------------------------------------------------------------
+
+
+def parse_local_date(text: str, zone: ZoneInfo, what: str = "the date") -> datetime:
+    """The first instant (local midnight) of a `YYYY-MM-DD` date in `zone`, as UTC.
+
+    Midnight exists in every zone this bot is likely to meet; where a zone skips it
+    (a few change their clocks at 00:00), the first instant after the gap is taken.
+    """
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise MalformedLocalDate(text, what) from None
+    if len(text.strip()) != len("YYYY-MM-DD"):
+        raise MalformedLocalDate(text, what)
+    return _instant_of_wall_time(day, time(0, 0), zone)
 
 
 def parse_local_start(text: str, zone: ZoneInfo) -> datetime:
@@ -491,6 +517,7 @@ __all__ = [
     "InvalidDuration",
     "InvalidRepeat",
     "InvalidTimeZone",
+    "MalformedLocalDate",
     "MalformedLocalStart",
     "NonexistentLocalTime",
     "Repeat",
@@ -501,6 +528,7 @@ __all__ = [
     "ensure_start_in_future",
     "format_local_start",
     "format_when",
+    "parse_local_date",
     "parse_local_start",
     "parse_repeat",
     "parse_zone",

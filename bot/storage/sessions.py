@@ -290,3 +290,41 @@ async def release_slots(
     for session_id in lost:
         await set_presenter(connection, session_id, None, locked=False)
     return lost
+
+
+async def unlock_slots_between(
+    connection: aiosqlite.Connection, group_id: int, user_id: int, start: datetime, end: datetime
+) -> None:
+    """Release the member's fixed slots starting in [start, end) to the rota (they will
+    be away then), so regeneration can hand them on."""
+    await connection.execute(
+        "UPDATE sessions SET presenter_locked = 0 WHERE group_id = ? AND presenter_id = ?"
+        " AND starts_at >= ? AND starts_at < ?",
+        (group_id, user_id, to_unix(start), to_unix(end)),
+    )
+
+
+# -- reminder messages ----------------------------------------------------------------
+
+
+async def record_reminder_message(
+    connection: aiosqlite.Connection, session_id: int, channel_id: int, message_id: int
+) -> None:
+    await connection.execute(
+        "INSERT OR IGNORE INTO reminder_messages (session_id, channel_id, message_id)"
+        " VALUES (?, ?, ?)",
+        (session_id, channel_id, message_id),
+    )
+
+
+async def take_reminder_messages(
+    connection: aiosqlite.Connection, database: Database, session_id: int
+) -> list[tuple[int, int]]:
+    """Inside the caller's transaction: the (channel, message) of the session's channel
+    reminders, forgotten from now on (they are about to be retired)."""
+    rows = await database.fetchall(
+        "SELECT channel_id, message_id FROM reminder_messages WHERE session_id = ?",
+        (session_id,),
+    )
+    await connection.execute("DELETE FROM reminder_messages WHERE session_id = ?", (session_id,))
+    return [(row["channel_id"], row["message_id"]) for row in rows]

@@ -16,7 +16,7 @@ from bot.client import BalintBot
 from bot.pacing import Pacer
 from bot.scheduler import LEASE, Job, JobScheduler
 from tests.double import Message, User
-from tests.e2e.conftest import Scene, reply_text
+from tests.e2e.conftest import Scene, handlers_done, reply_text
 
 SESSION_START = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)  # 19:00 in London (GMT)
 PRESENTER_DUE = SESSION_START - timedelta(hours=72)
@@ -473,3 +473,29 @@ async def test_a_failing_button_answers_privately_and_logs_no_message_text(
     assert "RsvpButton failed: RuntimeError" in caplog.text
     assert confidential not in caplog.text
     assert "Smith" not in caplog.text
+
+
+async def test_cancelling_retires_the_posted_reminder(scene: Scene) -> None:
+    session_id = await plan_one_session(scene)
+    await advance_to(scene, CHANNEL_DUE)
+    [reminder] = reminders_in(scene)
+    await scene.slash("session cancel", scene.leader, session=session_id)
+    await handlers_done()
+    assert reminder.components == []  # no more RSVP buttons
+    assert "was cancelled" in (reminder.content or "")
+
+
+async def test_moving_retires_the_posted_reminder_and_a_new_one_follows(scene: Scene) -> None:
+    session_id = await plan_one_session(scene)
+    await advance_to(scene, CHANNEL_DUE)
+    [old] = reminders_in(scene)
+    await scene.slash("session move", scene.leader, session=session_id, start="2026-12-08 19:00")
+    await handlers_done()
+    assert old.components == []
+    assert "moved" in (old.content or "")
+    await advance_to(scene, datetime(2026, 12, 7, 19, 0, tzinfo=UTC))
+    [new] = reminders_in(scene)
+    assert new.id != old.id
+    assert f"<t:{int(datetime(2026, 12, 8, 19, 0, tzinfo=UTC).timestamp())}:F>" in (
+        new.content or ""
+    )
