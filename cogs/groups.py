@@ -474,7 +474,9 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
             changes["mirror_events"] = int(scheduled_events)
         if term_start is not None:
             try:
-                first_day = parse_local_date(term_start, ZoneInfo(access.group.timezone))
+                first_day = parse_local_date(
+                    term_start, ZoneInfo(access.group.timezone), "`term_start`"
+                )
             except SchedulingError as error:
                 raise Refusal(str(error)) from None
             changes["term_start"] = to_unix(first_day)

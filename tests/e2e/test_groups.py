@@ -656,7 +656,7 @@ async def test_settings_refuses_a_term_start_that_is_not_a_date(scene: Scene) ->
         attempt = await scene.slash(
             "group settings", scene.leader, term_start=bad, reflection_threshold=5
         )
-        refused(attempt, "is not a date; write it as YYYY-MM-DD")
+        refused(attempt, "is not a date I can read: write `term_start` as YYYY-MM-DD")
     assert await snapshot(scene) == before  # the valid option in the same command neither
 
 

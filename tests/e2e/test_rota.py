@@ -631,7 +631,7 @@ async def test_away_refuses_bad_ranges_past_dates_and_bad_formats(tuesday: Scene
     )
     refused(
         await run(scene, "rota away", alice, options={"from": "01/12/2026"}, to="2026-12-02"),
-        "`01/12/2026` is not a date: write `from` as YYYY-MM-DD.",
+        "'01/12/2026' is not a date I can read: write `from` as YYYY-MM-DD",
     )
     refused(
         await run(scene, "rota away", alice, options={"from": "2026-12-01"}, to="next week"),
