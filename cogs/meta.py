@@ -12,12 +12,12 @@ from discord.ext import commands
 from bot import __version__
 from bot.audience import Audience, may_run
 from bot.client import BalintBot
-from bot.text import chunk_sections
+from bot.replies import reply
 
 INTRO = (
-    "**Balint bot** helps Balint groups keep their rhythm and their confidentiality: "
-    "it plans sessions and the case-presentation rota, reminds people, takes confidential "
-    "case notes for the leaders, and collects anonymous reflections after each session."
+    "**Balint bot** helps Balint groups keep their rhythm: it plans the term's sessions in "
+    "the group's time zone, keeps a fair case-presentation rota (with swaps and absences), "
+    "and reminds people before each session, with buttons to say whether they can come."
 )
 
 
@@ -26,6 +26,12 @@ def audience_of(command: app_commands.Command[Any, Any, Any] | app_commands.Grou
     if value is None and command.parent is not None:
         return audience_of(command.parent)
     return Audience(value or Audience.ANYONE)
+
+
+def usable_in_dms(command: app_commands.Command[Any, Any, Any]) -> bool:
+    """Whether the command (through its top-level group) may be used in a DM with the bot."""
+    contexts = (command.root_parent or command).allowed_contexts
+    return contexts is not None and contexts.dm_channel
 
 
 def walk_leaf_commands(
@@ -65,7 +71,10 @@ class Meta(commands.Cog):
         is_member, is_leader = await self._standing(interaction)
         can_manage = interaction.guild is not None and interaction.permissions.manage_guild
         sections: dict[Audience, list[str]] = {}
+        in_dm = interaction.guild is None
         for command in walk_leaf_commands(self.bot.tree):
+            if in_dm and not usable_in_dms(command):
+                continue
             audience = audience_of(command)
             if may_run(audience, is_member=is_member, is_leader=is_leader, can_manage=can_manage):
                 line = f"`/{command.qualified_name}`: {command.description}"
@@ -82,11 +91,9 @@ class Meta(commands.Cog):
                 parts.append(f"**{headings[audience]}**\n" + "\n".join(sections[audience]))
         if not is_member and not is_leader:
             parts.append("You are not in a group here yet: a group's leader can add you.")
-        first, *rest = chunk_sections(parts)
-        mentions = discord.AllowedMentions.none()
-        await interaction.response.send_message(first, ephemeral=True, allowed_mentions=mentions)
-        for message in rest:
-            await interaction.followup.send(message, ephemeral=True, allowed_mentions=mentions)
+        if in_dm:
+            parts.append("Commands for a group's sessions and roster are used in its server.")
+        await reply(interaction, *parts)
 
     @app_commands.command(
         name="about", description="Version, uptime and database schema of this bot"

@@ -27,22 +27,23 @@ from bot.storage import sessions as session_store
 from bot.storage.cases import has_submitted_or_flagged
 from bot.storage.groups import Group, PresenterMode, get_group, role_of
 from bot.text import plain
+from bot.wording import minutes, presenter_label
 
 
 def presenter_line(group: Group, presenter_id: int | None) -> str:
-    if presenter_id is None:
-        return "No presenter is assigned yet."
-    if group.presenter_mode is PresenterMode.ON_DECK:
-        return f"On deck: <@{presenter_id}> (anyone may volunteer at the session)."
-    return f"Presenting: <@{presenter_id}>."
+    """The reminder's sentence about who presents (see `presenter_label`)."""
+    label = presenter_label(group, presenter_id)
+    if group.presenter_mode is PresenterMode.ON_DECK and presenter_id is not None:
+        label += " (anyone may volunteer at the session)"
+    return label[0].upper() + label[1:] + "."
 
 
 def channel_reminder_text(
     group: Group, session: session_store.Session, attending: int, absent: int
 ) -> str:
-    minutes = int(session.duration.total_seconds() // 60)
     return (
-        f"**{plain(group.name)}** meets {format_when(session.starts_at)} for {minutes} minutes.\n"
+        f"**{plain(group.name)}** meets {format_when(session.starts_at)} "
+        f"for {minutes(session.duration)} minutes.\n"
         f"{presenter_line(group, session.presenter_id)}\n"
         f"Will you be there? {attending} attending, {absent} can't make it."
     )

@@ -27,7 +27,8 @@ from bot.storage import sessions as session_store
 from bot.storage.groups import Group, PresenterMode, Role, get_group, role_of
 from bot.storage.rota_queries import my_next_slots, pending_swaps_for
 from bot.text import plain
-from cogs.sessions import presenter_label, session_of_group
+from bot.wording import presenter_label
+from cogs.sessions import session_of_group
 
 DEFAULT_SHOW, MAX_SHOW = 6, 25
 

@@ -35,21 +35,14 @@ from bot.reminders import drop_reminders, retire_reminder_messages, write_remind
 from bot.replies import NO_PINGS, reply
 from bot.storage import audit
 from bot.storage import sessions as session_store
-from bot.storage.groups import Group, PresenterMode, get_group
+from bot.storage.groups import Group, get_group
 from bot.text import plain
+from bot.wording import minutes, presenter_label
 
 
 def calendar_filename(group_name: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", group_name.casefold()).strip("-")[:40]
     return f"{slug or 'balint-group'}.ics"
-
-
-def presenter_label(group: Group, presenter_id: int | None) -> str:
-    if presenter_id is None:
-        return "no presenter yet"
-    if group.presenter_mode is PresenterMode.ON_DECK:
-        return f"on deck: <@{presenter_id}>"
-    return f"presenter: <@{presenter_id}>"
 
 
 async def session_of_group(bot: BalintBot, session_id: int, group: Group) -> session_store.Session:
@@ -155,7 +148,7 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
         for session in upcoming:
             yes, no = counts[session.id]
             lines.append(
-                f"- {format_when(session.starts_at)}, {session.duration.seconds // 60} min, "
+                f"- {format_when(session.starts_at)}, {minutes(session.duration)} min, "
                 f"{presenter_label(target, session.presenter_id)}; "
                 f"{yes} attending, {no} can't make it"
             )

@@ -84,9 +84,14 @@ async def test_about_reports_version_uptime_and_schema(scene: Scene) -> None:
     assert f"schema version {bundled_migrations()[-1].version}" in text
 
 
-async def test_help_works_in_a_dm_with_the_bot(scene: Scene) -> None:
+async def test_help_in_a_dm_lists_only_what_works_there(scene: Scene) -> None:
+    await scene.create_group()
     interaction = await scene.double.slash("help", scene.members[0])
-    assert "/about" in reply_text(interaction)
+    text = "\n".join(m.content or "" for m in [interaction.reply, *interaction.followups] if m)
+    assert "/about" in text
+    assert "/rota me" in text  # the rota works in DMs
+    assert "/session list" not in text  # sessions are a server's business
+    assert "/group show" not in text
 
 
 async def test_bot_answers_after_a_gateway_disconnect(scene: Scene) -> None:
