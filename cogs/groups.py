@@ -186,14 +186,8 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
         self, interaction: discord.Interaction[BalintBot], group: Group, action: str, detail: str
     ) -> None:
         async with self.bot.database.transaction() as connection:
-            await audit.record(
-                connection,
-                guild_id=group.guild_id,
-                group_id=group.id,
-                actor_id=interaction.user.id,
-                action=action,
-                detail=detail,
-                at=self.bot.clock.now(),
+            await audit.record_change(
+                connection, group, interaction.user.id, action, detail, self.bot.clock.now()
             )
 
     async def _regenerate(
@@ -311,14 +305,13 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
                 lost = await release_slots(
                     connection, self.bot.database, access.group.id, target.id, now
                 )
-            await audit.record(
+            await audit.record_change(
                 connection,
-                guild_id=access.group.guild_id,
-                group_id=access.group.id,
-                actor_id=interaction.user.id,
-                action="roster add" if previous is None else "roster role",
-                detail=f"{target.id} as {new_role}",
-                at=now,
+                access.group,
+                interaction.user.id,
+                "roster add" if previous is None else "roster role",
+                f"{target.id} as {new_role}",
+                now,
             )
         size = len(entries) + (previous is None)
         text = (
@@ -363,14 +356,8 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
             lost = await release_slots(
                 connection, self.bot.database, access.group.id, member.id, now
             )
-            await audit.record(
-                connection,
-                guild_id=access.group.guild_id,
-                group_id=access.group.id,
-                actor_id=interaction.user.id,
-                action="roster remove",
-                detail=str(member.id),
-                at=now,
+            await audit.record_change(
+                connection, access.group, interaction.user.id, "roster remove", str(member.id), now
             )
         changes = await self._regenerate(access.group, extra_old=lost)
         await reply(
@@ -490,14 +477,13 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
         now = self.bot.clock.now()
         async with self.bot.database.transaction() as connection:
             await update_settings(connection, access.group.id, changes)
-            await audit.record(
+            await audit.record_change(
                 connection,
-                guild_id=access.group.guild_id,
-                group_id=access.group.id,
-                actor_id=interaction.user.id,
-                action="settings",
-                detail=", ".join(f"{k}={v}" for k, v in sorted(changes.items())),
-                at=now,
+                access.group,
+                interaction.user.id,
+                "settings",
+                ", ".join(f"{k}={v}" for k, v in sorted(changes.items())),
+                now,
             )
             updated = await get_group(self.bot.database, access.group.id)
             assert updated is not None

@@ -209,14 +209,8 @@ class RotaCommands(
         target = (await require_leader(interaction, group)).group
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with self.bot.database.transaction() as connection:
-            await audit.record(
-                connection,
-                guild_id=target.guild_id,
-                group_id=target.id,
-                actor_id=interaction.user.id,
-                action="rota generate",
-                detail="",
-                at=self.bot.clock.now(),
+            await audit.record_change(
+                connection, target, interaction.user.id, "rota generate", "", self.bot.clock.now()
             )
         changes = await regenerate_rota(self.bot.database, target, self.bot.clock.now())
         await reply(
@@ -258,14 +252,13 @@ class RotaCommands(
         }
         async with self.bot.database.transaction() as connection:
             await session_store.set_presenter(connection, planned.id, member.id, locked=True)
-            await audit.record(
+            await audit.record_change(
                 connection,
-                guild_id=target.guild_id,
-                group_id=target.id,
-                actor_id=interaction.user.id,
-                action="rota assign",
-                detail=f"session {planned.id} to {member.id}",
-                at=now,
+                target,
+                interaction.user.id,
+                "rota assign",
+                f"session {planned.id} to {member.id}",
+                now,
             )
         # The rest of the rota is rebalanced around the fixed slot; everyone whose slots
         # moved (the old and new presenters included) gets one message with all of it.

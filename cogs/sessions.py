@@ -99,14 +99,13 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
             raise Refusal(str(error)) from None
         async with self.bot.database.transaction() as connection:
             await session_store.add_sessions(connection, target.id, starts, length, now)
-            await audit.record(
+            await audit.record_change(
                 connection,
-                guild_id=target.guild_id,
-                group_id=target.id,
-                actor_id=interaction.user.id,
-                action="session schedule",
-                detail=f"{count} x {repeat} from {start} ({target.timezone}), {duration} min",
-                at=now,
+                target,
+                interaction.user.id,
+                "session schedule",
+                f"{count} x {repeat} from {start} ({target.timezone}), {duration} min",
+                now,
             )
             await write_reminders(connection, self.bot.database, target, now)
         self.bot.scheduler.rearm()
@@ -171,14 +170,13 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
         now = self.bot.clock.now()
         async with self.bot.database.transaction() as connection:
             await session_store.cancel_session(connection, planned.id)
-            await audit.record(
+            await audit.record_change(
                 connection,
-                guild_id=target.guild_id,
-                group_id=target.id,
-                actor_id=interaction.user.id,
-                action="session cancel",
-                detail=f"session {planned.id} at {planned.starts_at.isoformat()}",
-                at=now,
+                target,
+                interaction.user.id,
+                "session cancel",
+                f"session {planned.id} at {planned.starts_at.isoformat()}",
+                now,
             )
             await drop_reminders(connection, target.id, planned.id)
         self.bot.scheduler.rearm()
@@ -225,14 +223,13 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
             raise Refusal(str(error)) from None
         async with self.bot.database.transaction() as connection:
             await session_store.move_session(connection, planned.id, new_start)
-            await audit.record(
+            await audit.record_change(
                 connection,
-                guild_id=target.guild_id,
-                group_id=target.id,
-                actor_id=interaction.user.id,
-                action="session move",
-                detail=f"session {planned.id} to {new_start.isoformat()}",
-                at=now,
+                target,
+                interaction.user.id,
+                "session move",
+                f"session {planned.id} to {new_start.isoformat()}",
+                now,
             )
             # The old reminders are replaced by the new time's (sent at once if due).
             await write_reminders(connection, self.bot.database, target, now)

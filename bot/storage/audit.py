@@ -6,11 +6,15 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import aiosqlite
 
 from bot.clock import from_unix, to_unix
 from bot.db import Database
+
+if TYPE_CHECKING:
+    from bot.storage.groups import Group
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,26 @@ async def record(
         "INSERT INTO audit (guild_id, group_id, actor_id, action, detail, at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         (guild_id, group_id, actor_id, action, detail, to_unix(at)),
+    )
+
+
+async def record_change(
+    connection: aiosqlite.Connection,
+    group: Group,
+    actor_id: int,
+    action: str,
+    detail: str,
+    at: datetime,
+) -> None:
+    """A leader's change to a group, in the same transaction as the change."""
+    await record(
+        connection,
+        guild_id=group.guild_id,
+        group_id=group.id,
+        actor_id=actor_id,
+        action=action,
+        detail=detail,
+        at=at,
     )
 
 
