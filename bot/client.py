@@ -23,7 +23,6 @@ from bot.pacing import Pacer
 from bot.permissions import invite_url, required_intents
 from bot.replies import answer_error
 from bot.scheduler import JobScheduler
-from bot.storage.groups import roster_standing
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +92,6 @@ class BalintBot(commands.Bot):
         if self._scheduler is None:
             raise RuntimeError("the scheduler is created in setup_hook")
         return self._scheduler
-
-    async def roster_standing(self, guild_id: int | None, user_id: int) -> tuple[bool, bool]:
-        """(is a member of a group, leads a group) here; see `bot.storage.groups`."""
-        return await roster_standing(self.database, guild_id, user_id)
 
     async def _drain_handlers(self) -> None:
         current = asyncio.current_task()

@@ -85,7 +85,7 @@ class JobScheduler:
         self._idle.set()
         self._wakes: set[asyncio.Task[Any]] = set()
         self._stopping = False
-        clock.on_change(self._rearm_soon)
+        clock.on_change(self.rearm)
 
     # -- registration and queueing -------------------------------------------------
 
@@ -189,9 +189,6 @@ class JobScheduler:
             self._apscheduler = None
 
     # -- waking --------------------------------------------------------------------
-
-    def _rearm_soon(self) -> None:
-        self.rearm()
 
     def rearm(self) -> None:
         """Wake up soon to look at the database (cheap; the lookup happens in the wake)."""

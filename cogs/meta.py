@@ -13,6 +13,7 @@ from bot import __version__
 from bot.audience import Audience, may_run
 from bot.client import BalintBot
 from bot.replies import reply
+from bot.storage.groups import roster_standing
 
 INTRO = (
     "**Balint bot** helps Balint groups keep their rhythm: it plans the term's sessions in "
@@ -60,7 +61,7 @@ class Meta(commands.Cog):
 
     async def _standing(self, interaction: discord.Interaction[BalintBot]) -> tuple[bool, bool]:
         """(is a member of some group here, leads some group here) for the user."""
-        return await self.bot.roster_standing(interaction.guild_id, interaction.user.id)
+        return await roster_standing(self.bot.database, interaction.guild_id, interaction.user.id)
 
     @app_commands.command(
         name="help", description="What this bot does and the commands you can use"
