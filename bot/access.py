@@ -23,6 +23,7 @@ from bot.storage.groups import (
     groups_by_channel,
     groups_in_guild,
     groups_of_user,
+    name_key,
     role_of,
 )
 from bot.text import plain
@@ -69,8 +70,15 @@ async def resolve_group(interaction: discord.Interaction[BalintBot], option: str
         if group is None and guild_id is not None:
             group = await group_by_name(database, guild_id, text)
         if group is None and guild_id is None:
+            # In a DM only the user's own groups are candidates, from any server.
             mine = await groups_of_user(database, None, user_id)
-            group = next((g for g in mine if g.name.casefold() == text.casefold()), None)
+            named = [g for g in mine if name_key(g.name) == name_key(text)]
+            if len(named) > 1:
+                raise Refusal(
+                    f"Several of your groups are called **{plain(text[:60])}**: pick one "
+                    "from the list the `group` option offers."
+                )
+            group = named[0] if named else None
             if group is None and text.isdigit():
                 group = next((g for g in mine if g.id == int(text)), None)
         if group is None:

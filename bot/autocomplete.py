@@ -11,7 +11,7 @@ from discord import app_commands
 from bot.access import access_to, resolve_group
 from bot.domain.recurrence import format_local_start, suggest_zones
 from bot.errors import Refusal
-from bot.storage.groups import groups_in_guild, groups_of_user
+from bot.storage.groups import Group, groups_in_guild, groups_of_user
 from bot.storage.rota_queries import my_next_slots
 from bot.storage.sessions import upcoming_sessions
 
@@ -33,10 +33,20 @@ async def group_choices(
         groups = await groups_of_user(database, interaction.guild_id, interaction.user.id)
     wanted = current.casefold().strip()
     return [
-        app_commands.Choice(name=group.name[:100], value=str(group.id))
+        app_commands.Choice(name=group_label(interaction, group), value=str(group.id))
         for group in groups
         if wanted in group.name.casefold()
     ][:MAX_CHOICES]
+
+
+def group_label(interaction: discord.Interaction[BalintBot], group: Group) -> str:
+    """A group's name; in a DM, with its server's, since groups of several servers can
+    be offered there and two may share a name."""
+    if interaction.guild_id is not None:
+        return group.name[:100]
+    server = interaction.client.get_guild(group.guild_id)
+    suffix = f" ({server.name})" if server is not None else ""
+    return group.name[: 100 - len(suffix)] + suffix
 
 
 async def session_choices(

@@ -50,6 +50,8 @@ HANDLER_TASK_NAMES = (
     "discord-ui-view-dispatch",
     "discord-ui-dynamic-item",
     "discord-ui-modal-dispatch",
+    "discord.py: on_guild_remove",
+    "discord.py: on_ready",
 )
 SHUTDOWN_GRACE_SECONDS = 10.0
 

@@ -122,7 +122,7 @@ async def _tell_leader(
         await leaders.send(f"<@{user_id}>: {text}", allowed_mentions=only(user_id), **extra)
         return
     home = bot.get_partial_messageable(group.channel_id, guild_id=group.guild_id)
-    hint = "a co-leader or the leaders' channel can tell you more."
+    hint = "until then, a leaders' channel (`/group settings leaders_channel`) can receive them."
     await home.send(fallback_text(user_id, hint), allowed_mentions=only(user_id), **extra)
 
 

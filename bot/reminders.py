@@ -68,11 +68,18 @@ async def drop_reminders(connection: aiosqlite.Connection, group_id: int, sessio
     await JobScheduler.write_pending(connection, session_key_prefix(group_id, session_id), [])
 
 
-async def retire_reminder_messages(bot: BalintBot, session_id: int, note: str) -> None:
-    """The session was cancelled or moved: its channel reminders already posted stop
-    offering RSVP buttons and say so (a moved session gets a fresh reminder in time)."""
-    async with bot.database.transaction() as connection:
-        posted = await session_store.take_reminder_messages(connection, bot.database, session_id)
+async def retire_reminder_messages(
+    bot: BalintBot, posted: list[tuple[int, int]], note: str
+) -> None:
+    """The session was cancelled or moved: the channel reminders already posted for it
+    (taken from the database in the same transaction as the change, so a reminder the
+    change itself causes is never among them) stop offering RSVP buttons and say why.
+    One message deleted by hand does not keep the others from being retired."""
     for channel_id, message_id in posted:
         message = bot.get_partial_messageable(channel_id).get_partial_message(message_id)
-        await message.edit(content=note, view=None, allowed_mentions=discord.AllowedMentions.none())
+        try:
+            await message.edit(
+                content=note, view=None, allowed_mentions=discord.AllowedMentions.none()
+            )
+        except discord.NotFound:
+            continue

@@ -43,6 +43,7 @@ from bot.storage.groups import (
     delete_group,
     delete_guild_data,
     get_group,
+    guilds_with_data,
     put_member,
     remove_member,
     roster,
@@ -141,14 +142,13 @@ class ConfirmDelete(discord.ui.View):
                 content="That group is already gone.", view=None
             )
             return
-        problem = None
-        if group.mirror_events:
-            # Cancelling the server Events takes a few requests: acknowledge within 3 s.
-            await interaction.response.defer()
-            async with self.bot.database.transaction() as connection:
-                # Stop mirroring first, so a mirror run waiting its turn adds nothing back.
-                await update_settings(connection, group.id, {"mirror_events": 0})
-            problem = await forget_events(self.bot, group)
+        # Cancelling the server Events takes a few requests: acknowledge within 3 s.
+        await interaction.response.defer()
+        async with self.bot.database.transaction() as connection:
+            # Stop mirroring first, so a mirror run waiting its turn adds nothing back.
+            await update_settings(connection, group.id, {"mirror_events": 0})
+        # Always: events left over from an earlier failed cancellation are on record too.
+        problem = await forget_events(self.bot, group)
         async with self.bot.database.transaction() as connection:
             await delete_group(connection, group.id)
             await audit.record(
@@ -160,11 +160,9 @@ class ConfirmDelete(discord.ui.View):
                 detail=group.name,
                 at=self.bot.clock.now(),
             )
-        done = f"Deleted **{plain(group.name)}** and all its data."
-        if interaction.response.is_done():
-            await interaction.edit_original_response(content=done, view=None)
-        else:
-            await interaction.response.edit_message(content=done, view=None)
+        await interaction.edit_original_response(
+            content=f"Deleted **{plain(group.name)}** and all its data.", view=None
+        )
         if problem:
             await interaction.followup.send(problem, ephemeral=True)
 
@@ -202,9 +200,20 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
     @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         """The bot left the server or was removed: that server's data is deleted."""
+        await self._forget_server(guild.id)
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Servers that removed the bot while it was offline: their data is deleted too.
+        (READY lists every server the bot is in, unavailable ones included.)"""
+        present = {guild.id for guild in self.bot.guilds}
+        for guild_id in await guilds_with_data(self.bot.database) - present:
+            await self._forget_server(guild_id)
+
+    async def _forget_server(self, guild_id: int) -> None:
         async with self.bot.database.transaction() as connection:
-            removed = await delete_guild_data(connection, guild.id)
-        log.info("left server %s: deleted %d group(s) and its data", guild.id, removed)
+            removed = await delete_guild_data(connection, guild_id)
+        log.info("not in server %s any more: deleted %d group(s) and its data", guild_id, removed)
 
     @app_commands.command(
         name="create",

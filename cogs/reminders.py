@@ -20,7 +20,7 @@ from bot.domain.recurrence import format_when
 from bot.domain.reminders import ReminderKind, reminder_nonce
 from bot.notify import tell, tell_leaders
 from bot.planning import next_candidate
-from bot.reminders import JOB_KIND
+from bot.reminders import JOB_KIND, retire_reminder_messages
 from bot.replies import NO_PINGS, guarded
 from bot.scheduler import Job
 from bot.storage import sessions as session_store
@@ -175,8 +175,23 @@ class Reminders(commands.Cog):
             allowed_mentions=NO_PINGS,
         )
         async with self.bot.database.transaction() as connection:
-            await session_store.record_reminder_message(
-                connection, session.id, group.channel_id, message.id
+            # The session may have been cancelled or moved while this was being sent;
+            # that change retired the reminders it knew of, so this one retires itself.
+            now_planned = await session_store.get_session(self.bot.database, session.id)
+            still_valid = (
+                now_planned is not None
+                and not now_planned.cancelled
+                and now_planned.starts_at == session.starts_at
+            )
+            if still_valid:
+                await session_store.record_reminder_message(
+                    connection, session.id, group.channel_id, message.id
+                )
+        if not still_valid:
+            await retire_reminder_messages(
+                self.bot,
+                [(group.channel_id, message.id)],
+                f"**{plain(group.name)}**: this session was changed; see `/session list`.",
             )
 
     async def send_presenter_reminder(self, job: Job) -> None:

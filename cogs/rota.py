@@ -19,7 +19,7 @@ from bot.client import BalintBot
 from bot.domain.recurrence import SchedulingError, format_when, parse_local_date
 from bot.domain.rota import slot_changes
 from bot.errors import Refusal
-from bot.notify import tell, tell_slot_changes
+from bot.notify import best_effort, tell, tell_slot_changes
 from bot.planning import answer_swap, regenerate_rota
 from bot.replies import NO_PINGS, guarded, reply
 from bot.storage import audit
@@ -110,7 +110,7 @@ class SwapAnswer(
             note += " They present then."
             if exchange:
                 note += f" You take their slot of {exchange}."
-        await tell(bot, group, outcome.requester_id, note)
+        await best_effort("a swap outcome", tell(bot, group, outcome.requester_id, note))
 
 
 @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
@@ -318,15 +318,24 @@ class RotaCommands(
             f"**{plain(target.name)}** on {format_when(planned.starts_at)}. If you have an "
             "upcoming slot of your own, they take it in exchange."
         )
-        await tell(
-            self.bot,
-            target,
-            with_.id,
-            request,
-            view=swap_view(swap_id),
-            hint="answer with the buttons below (only you can); `/rota me` shows which slot.",
-            fallback_view=swap_view(swap_id),
+        delivered = await best_effort(
+            "a swap request",
+            tell(
+                self.bot,
+                target,
+                with_.id,
+                request,
+                view=swap_view(swap_id),
+                hint="answer with the buttons below (only you can); `/rota me` shows which slot.",
+                fallback_view=swap_view(swap_id),
+            ),
         )
+        if not delivered:
+            await reply(
+                interaction,
+                f"I could not deliver the request to {with_.mention}; they can still see it "
+                "with `/rota me`, or ask them directly.",
+            )
 
     @app_commands.command(
         name="away",

@@ -179,6 +179,9 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
                 now,
             )
             await drop_reminders(connection, target.id, planned.id)
+            posted = await session_store.take_reminder_messages(
+                connection, self.bot.database, planned.id
+            )
         self.bot.scheduler.rearm()
         lost = {planned.id: planned.presenter_id} if planned.presenter_id else {}
         changes = await regenerate_rota(self.bot.database, target, now, extra_old=lost)
@@ -187,7 +190,7 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
         notice = self._announce(target, f"The session of {when} is cancelled.")
         await best_effort("a cancellation notice", notice)
         retired = retire_reminder_messages(
-            self.bot, planned.id, f"**{plain(target.name)}**: the session of {when} was cancelled."
+            self.bot, posted, f"**{plain(target.name)}**: the session of {when} was cancelled."
         )
         await best_effort("retiring reminders", retired)
         problem = await cancel_event(self.bot, target, planned)
@@ -231,7 +234,11 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
                 f"session {planned.id} to {new_start.isoformat()}",
                 now,
             )
-            # The old reminders are replaced by the new time's (sent at once if due).
+            # The reminders posted for the old time are retired below; the new time's
+            # replace the pending ones (sent at once if already due).
+            posted = await session_store.take_reminder_messages(
+                connection, self.bot.database, planned.id
+            )
             await write_reminders(connection, self.bot.database, target, now)
         self.bot.scheduler.rearm()
         changes = await regenerate_rota(self.bot.database, target, now)
@@ -241,18 +248,19 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
         await best_effort("a move notice", notice)
         retired = retire_reminder_messages(
             self.bot,
-            planned.id,
+            posted,
             f"**{plain(target.name)}**: this session moved {moved}. A new reminder will ask again.",
         )
         await best_effort("retiring reminders", retired)
         await self._mirror(interaction, target)
         if planned.presenter_id is not None and planned.presenter_id not in changes:
-            await tell(
+            told = tell(
                 self.bot,
                 target,
                 planned.presenter_id,
                 f"The session of **{plain(target.name)}** where you present moved {moved}.",
             )
+            await best_effort("a move notice to the presenter", told)
         await tell_slot_changes(self.bot, target, changes, "a session moved")
 
     @app_commands.command(

@@ -331,6 +331,8 @@ def parse_local_date(text: str, zone: ZoneInfo, what: str = "the date") -> datet
         raise MalformedLocalDate(text, what) from None
     if len(text.strip()) != len("YYYY-MM-DD"):
         raise MalformedLocalDate(text, what)
+    if not _EARLIEST_YEAR <= day.year <= _LATEST_YEAR:
+        raise MalformedLocalDate(text, what)
     return _instant_of_wall_time(day, time(0, 0), zone)
 
 

@@ -259,3 +259,9 @@ async def roster_standing(
     )
     assert row is not None
     return row["groups"] > 0, row["led"] > 0
+
+
+async def guilds_with_data(database: Database) -> set[int]:
+    """Every server the database holds something about (groups or audit entries)."""
+    rows = await database.fetchall("SELECT guild_id FROM groups UNION SELECT guild_id FROM audit")
+    return {row["guild_id"] for row in rows}

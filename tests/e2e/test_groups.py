@@ -16,7 +16,7 @@ from bot.clock import to_unix
 from bot.storage.sessions import add_sessions
 from tests.double import INTENT_GUILDS, Channel, Guild, Interaction, Message, User
 from tests.double.records import walk_components
-from tests.e2e.conftest import START, Scene, reply_text
+from tests.e2e.conftest import START, Scene, handlers_done, reply_text
 
 MASS_MENTION = re.compile(r"@(everyone|here)")
 DATA_TABLES = ("groups", "members", "sessions", "rsvps", "absences", "swaps", "audit")
@@ -761,6 +761,7 @@ async def test_confirmed_delete_removes_the_group_and_all_its_data(scene: Scene)
     confirmed = await scene.double.click(
         prompt.reply, button(prompt.reply, "Delete the group and all its data"), scene.admin
     )
+    await handlers_done()  # it acknowledges first, then cancels any Events and deletes
     assert confirmed.reply is prompt.reply
     assert prompt.reply.content == "Deleted **Tuesday** and all its data."
     assert prompt.reply.components == []
@@ -928,3 +929,24 @@ async def test_leaving_a_server_deletes_that_servers_data(scene: Scene) -> None:
 
 def other_guild_owner(scene: Scene, guild: Guild) -> User:
     return scene.double.users[guild.owner_id]
+
+
+async def test_data_of_a_server_that_removed_the_bot_while_it_was_offline_is_deleted(
+    scene: Scene,
+) -> None:
+    await scene.create_group("Tuesday")
+    async with scene.running.database.transaction() as connection:
+        # A server that removed the bot while it was down: its GUILD_DELETE never came.
+        await connection.execute(
+            "INSERT INTO groups (guild_id, name, name_key, channel_id, timezone, created_at)"
+            " VALUES (4242, 'Gone', 'gone', 1, 'Europe/London', 0)"
+        )
+        await connection.execute(
+            "INSERT INTO audit (guild_id, actor_id, action, at) VALUES (4242, 1, 'x', 0)"
+        )
+    await scene.restart()
+    await handlers_done()
+    database = scene.running.database
+    assert await database.scalar("SELECT count(*) FROM groups WHERE guild_id = 4242") == 0
+    assert await database.scalar("SELECT count(*) FROM audit WHERE guild_id = 4242") == 0
+    assert await database.scalar("SELECT name FROM groups") == "Tuesday"  # still here

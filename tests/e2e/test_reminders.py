@@ -499,3 +499,39 @@ async def test_moving_retires_the_posted_reminder_and_a_new_one_follows(scene: S
     assert f"<t:{int(datetime(2026, 12, 8, 19, 0, tzinfo=UTC).timestamp())}:F>" in (
         new.content or ""
     )
+
+
+async def test_moving_into_the_window_retires_only_the_old_reminder(scene: Scene) -> None:
+    session_id = await plan_one_session(scene)
+    await advance_to(scene, CHANNEL_DUE)
+    [old] = reminders_in(scene)
+    # Moved to within 24 hours: the new time's reminder is due at once.
+    await scene.slash("session move", scene.leader, session=session_id, start="2026-12-01 10:00")
+    await scene.settle()
+    await handlers_done()
+    [live] = reminders_in(scene)  # only messages that still offer RSVP buttons
+    assert live.id != old.id
+    assert f"<t:{int(datetime(2026, 12, 1, 10, 0, tzinfo=UTC).timestamp())}:F>" in (
+        live.content or ""
+    )
+    assert old.components == []
+
+
+async def test_a_reminder_deleted_by_hand_does_not_stop_retiring_the_others(
+    scene: Scene,
+) -> None:
+    session_id = await plan_one_session(scene)
+    await advance_to(scene, CHANNEL_DUE)
+    [first] = reminders_in(scene)
+    async with scene.running.database.transaction() as connection:
+        # A second posted reminder on record (as after a move into the window) whose
+        # message someone deleted by hand.
+        await connection.execute(
+            "INSERT INTO reminder_messages (session_id, channel_id, message_id) VALUES (?, ?, 1)",
+            (session_id, scene.home.id),
+        )
+    await scene.slash("session cancel", scene.leader, session=session_id)
+    await handlers_done()
+    assert first.components == []
+    assert "was cancelled" in (first.content or "")
+    scene.double.take_errors("Unknown Message")

@@ -1120,3 +1120,31 @@ async def test_an_absence_of_years_is_refused_clearly(tuesday: Scene) -> None:
         scene, "rota away", scene.members[0], options={"from": "2026-12-01"}, to="9999-12-31"
     )
     assert "more than five years" in reply_text(refused)
+
+
+async def test_in_a_dm_two_groups_with_one_name_are_told_apart(tuesday: Scene) -> None:
+    scene = tuesday
+    other_guild = scene.double.add_guild("Other clinic")
+    other_home = scene.double.add_channel(other_guild, "balint")
+    alice = scene.members[0]
+    scene.double.add_member(other_guild, alice)
+    scene.double.add_member(other_guild, scene.leader)
+    owner = scene.double.users[other_guild.owner_id]
+    await scene.double.slash(
+        "group create",
+        owner,
+        guild=other_guild,
+        channel=other_home,
+        options={"channel": other_home},
+        name="Tuesday",
+        timezone="Europe/London",
+        leader=scene.leader,
+    )
+    await scene.double.slash(
+        "group add", scene.leader, guild=other_guild, channel=other_home, member=alice
+    )
+    choices = await scene.double.autocomplete("rota show", alice, focused="group", group="")
+    names = sorted(c["name"] for c in choices)
+    assert names == ["Tuesday (Clinic)", "Tuesday (Other clinic)"]
+    refused = await scene.double.slash("rota show", alice, group="Tuesday")
+    assert "Several of your groups are called **Tuesday**" in reply_text(refused)

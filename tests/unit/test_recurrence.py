@@ -20,6 +20,7 @@ from bot.domain.recurrence import (
     InvalidDuration,
     InvalidRepeat,
     InvalidTimeZone,
+    MalformedLocalDate,
     MalformedLocalStart,
     NonexistentLocalTime,
     Repeat,
@@ -29,6 +30,7 @@ from bot.domain.recurrence import (
     ensure_start_in_future,
     format_local_start,
     format_when,
+    parse_local_date,
     parse_local_start,
     parse_repeat,
     parse_zone,
@@ -778,3 +780,15 @@ def test_discord_timestamp_refuses_unknown_style_and_naive_instant() -> None:
 
 def test_format_when_shows_full_and_relative_time() -> None:
     assert format_when(utc(2026, 12, 1, 19)) == "<t:1796151600:F> (<t:1796151600:R>)"
+
+
+@pytest.mark.parametrize("text", ["0001-01-01", "9999-12-31", "2026-02-30", "01/12/2026"])
+def test_parse_local_date_refuses_unreadable_and_extreme_dates(text: str) -> None:
+    with pytest.raises(MalformedLocalDate, match="YYYY-MM-DD"):
+        parse_local_date(text, ZoneInfo("Asia/Tokyo"), "`to`")
+
+
+def test_parse_local_date_is_local_midnight() -> None:
+    assert parse_local_date("2026-07-01", ZoneInfo("Europe/London")) == datetime(
+        2026, 6, 30, 23, 0, tzinfo=UTC
+    )
