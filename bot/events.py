@@ -59,9 +59,19 @@ def event_name(group: Group) -> str:
     return f"Balint group: {group.name}"[:100]
 
 
-async def _events_by_id(guild: discord.Guild) -> dict[int, discord.ScheduledEvent]:
-    """The guild's events in one request (rather than one request per session)."""
-    return {event.id: event for event in await guild.fetch_scheduled_events(with_counts=False)}
+async def _events_by_id(
+    guild: discord.Guild, if_unreachable: str
+) -> tuple[dict[int, discord.ScheduledEvent] | None, str | None]:
+    """The guild's events in one request (rather than one per session), or None and the
+    problem to tell the leader."""
+    try:
+        events = await guild.fetch_scheduled_events(with_counts=False)
+    except discord.Forbidden:
+        return None, MISSING_PERMISSION
+    except discord.HTTPException as error:
+        log.warning("could not list the events of guild %s: HTTP %s", guild.id, error.status)
+        return None, if_unreachable
+    return {event.id: event for event in events}, None
 
 
 async def mirror_sessions(bot: BalintBot, group: Group) -> str | None:
@@ -77,13 +87,9 @@ async def mirror_sessions(bot: BalintBot, group: Group) -> str | None:
         guild = bot.get_guild(current.guild_id)
         if guild is None:
             return None
-        try:
-            known = await _events_by_id(guild)
-        except discord.Forbidden:
-            return MISSING_PERMISSION
-        except discord.HTTPException as error:
-            log.warning("could not list the events of guild %s: HTTP %s", guild.id, error.status)
-            return TRY_AGAIN
+        known, problem = await _events_by_id(guild, TRY_AGAIN)
+        if known is None:
+            return problem
         channel = guild.get_channel(current.channel_id)
         location = f"#{channel.name}" if channel is not None else "Discord"
         failed = False
@@ -189,15 +195,10 @@ async def forget_events(bot: BalintBot, group: Group) -> str | None:
         guild = bot.get_guild(group.guild_id)
         if guild is None:
             return None
-        try:
-            known = await _events_by_id(guild)
-        except discord.Forbidden:
-            return MISSING_PERMISSION
-        except discord.HTTPException as error:
-            log.warning("could not list the events of guild %s: HTTP %s", guild.id, error.status)
-            return FORGET_BY_HAND
+        known, problem = await _events_by_id(guild, FORGET_BY_HAND)
+        if known is None:
+            return problem
         forgotten: list[int] = []
-        problem: str | None = None
         for session in mirrored:
             assert session.event_id is not None
             event = known.get(session.event_id)
