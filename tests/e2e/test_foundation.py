@@ -101,6 +101,7 @@ async def test_bot_answers_after_a_gateway_disconnect(scene: Scene) -> None:
 
 
 async def test_restart_keeps_the_database_and_skips_an_unchanged_sync(scene: Scene) -> None:
+    await scene.create_group()
     syncs_before = [r for r in scene.double.requests if r.method == "PUT" and "commands" in r.path]
     await scene.restart()
     syncs_after = [r for r in scene.double.requests if r.method == "PUT" and "commands" in r.path]
@@ -108,6 +109,8 @@ async def test_restart_keeps_the_database_and_skips_an_unchanged_sync(scene: Sce
     assert len(syncs_after) == 1  # the commands did not change, so no second sync
     interaction = await scene.slash("about", scene.members[1])
     assert __version__ in reply_text(interaction)
+    shown = await scene.slash("group show", scene.members[1])
+    assert reply_text(shown).startswith("**Tuesday group**: 5 people")
 
 
 async def test_invite_url_has_exactly_the_needed_permissions(

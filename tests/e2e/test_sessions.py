@@ -160,7 +160,7 @@ async def test_cancel_announces_without_pings_and_tells_the_presenter(scene: Sce
     presenter = scene.double.users[presenter_id]
     reply = await scene.slash("session cancel", scene.leader, session=session_id)
     assert "Cancelled" in reply_text(reply)
-    assert stamp(2026, 12, 1, 19) not in "".join(str(s) for s in await planned(scene))
+    assert datetime(2026, 12, 1, 19, 0, tzinfo=UTC) not in await planned(scene)
     assert len(await planned(scene)) == 4
     notice = await scene.double.wait_for_message(
         scene.home, lambda m: "cancelled" in (m.content or "")
