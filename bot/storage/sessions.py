@@ -323,7 +323,8 @@ async def take_reminder_messages(
     """Inside the caller's transaction: the (channel, message) of the session's channel
     reminders, forgotten from now on (they are about to be retired)."""
     rows = await database.fetchall(
-        "SELECT channel_id, message_id FROM reminder_messages WHERE session_id = ?",
+        "SELECT channel_id, message_id FROM reminder_messages WHERE session_id = ?"
+        " ORDER BY message_id",
         (session_id,),
     )
     await connection.execute("DELETE FROM reminder_messages WHERE session_id = ?", (session_id,))
