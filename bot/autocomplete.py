@@ -77,21 +77,19 @@ async def my_slot_choices(
     """The user's own upcoming presenting slots in all their groups (of this server, or
     of every server in a DM), labelled with the group, since the command has no `group`
     option to narrow it down."""
-    database = interaction.client.database
-    groups = {
-        group.id: group
-        for group in await groups_of_user(database, interaction.guild_id, interaction.user.id)
-    }
+    slots = await my_next_slots(
+        interaction.client.database,
+        interaction.user.id,
+        interaction.client.clock.now(),
+        interaction.guild_id,
+    )
     wanted = current.casefold().strip()
     choices = []
-    for slot in await my_next_slots(database, interaction.user.id, interaction.client.clock.now()):
-        group = groups.get(slot.group_id)
-        if group is None:
-            continue
-        when = format_local_start(slot.starts_at, ZoneInfo(group.timezone))
+    for slot in slots:
+        when = format_local_start(slot.starts_at, ZoneInfo(slot.timezone))
         # a long group name is shortened rather than the date: the date is the choice
-        suffix = f" — {when} ({group.timezone})"
-        label = group.name[: CHOICE_NAME_LIMIT - len(suffix)] + suffix
+        suffix = f" — {when} ({slot.timezone})"
+        label = slot.group_name[: CHOICE_NAME_LIMIT - len(suffix)] + suffix
         if wanted in label.casefold():
             choices.append(app_commands.Choice(name=label, value=slot.session_id))
     return choices[:MAX_CHOICES]

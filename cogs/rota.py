@@ -24,7 +24,7 @@ from bot.planning import answer_swap, regenerate_rota
 from bot.replies import NO_PINGS, guarded, reply
 from bot.storage import audit
 from bot.storage import sessions as session_store
-from bot.storage.groups import Group, PresenterMode, Role, get_group, role_of
+from bot.storage.groups import PresenterMode, Role, get_group, role_of
 from bot.storage.rota_queries import my_next_slots, pending_swaps_for
 from bot.text import plain
 from bot.wording import presenter_label
@@ -165,10 +165,9 @@ class RotaCommands(
     )
     async def me(self, interaction: discord.Interaction[BalintBot]) -> None:
         now = self.bot.clock.now()
-        slots = await my_next_slots(self.bot.database, interaction.user.id, now)
-        if interaction.guild_id is not None:
-            here = {g.id for g in await self._groups_here(interaction)}
-            slots = [s for s in slots if s.group_id in here]
+        slots = await my_next_slots(
+            self.bot.database, interaction.user.id, now, interaction.guild_id
+        )
         next_per_group: dict[int, list[str]] = {}
         for slot in slots:
             next_per_group.setdefault(slot.group_id, []).append(
@@ -190,11 +189,6 @@ class RotaCommands(
                 )
             )
         await reply(interaction, *sections)
-
-    async def _groups_here(self, interaction: discord.Interaction[BalintBot]) -> list[Group]:
-        from bot.storage.groups import groups_of_user
-
-        return await groups_of_user(self.bot.database, interaction.guild_id, interaction.user.id)
 
     @app_commands.command(
         name="generate",
