@@ -15,12 +15,12 @@ from typing import Any
 import aiohttp
 import discord
 
-from bot.client import BalintBot
-from bot.clock import Clock
-from bot.config import ConfigError, Settings, key_file_for, load_settings
-from bot.crypto import KeyMismatch
-from bot.db import DatabaseError
-from bot.errors import RedactSecrets
+from bot.app import BalintBot
+from bot.kernel.clock import Clock
+from bot.kernel.config import ConfigError, Settings, key_file_for, load_settings
+from bot.kernel.crypto import KeyMismatch
+from bot.kernel.db import DatabaseError
+from bot.kernel.logs import RedactSecrets
 
 log = logging.getLogger("bot")
 

@@ -11,28 +11,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.access import require_leader, require_member, resolve_group
-from bot.audience import Audience
-from bot.autocomplete import group_choices, timezone_choices
-from bot.client import BalintBot
-from bot.clock import to_unix
-from bot.domain.recurrence import (
-    InvalidTimeZone,
-    SchedulingError,
-    discord_timestamp,
-    format_when,
-    parse_local_date,
-    parse_zone,
-)
-from bot.domain.rota import SlotChange
-from bot.errors import Refusal
-from bot.events import forget_events, mirror_sessions
-from bot.notify import tell_slot_changes
-from bot.planning import regenerate_rota
-from bot.reminders import write_reminders
-from bot.replies import answer_error, reply
-from bot.storage import audit
-from bot.storage.groups import (
+from bot.app import BalintBot
+from bot.groups import audit
+from bot.groups.store import (
     MAX_GROUP_NAME,
     RECOMMENDED_MAX_MEMBERS,
     DuplicateGroupName,
@@ -49,8 +30,27 @@ from bot.storage.groups import (
     roster,
     update_settings,
 )
-from bot.storage.sessions import release_slots, upcoming_sessions
-from bot.text import plain
+from bot.kernel.clock import to_unix
+from bot.kernel.errors import Refusal
+from bot.reminders.jobs import write_reminders
+from bot.rota.rules import SlotChange
+from bot.rota.service import regenerate_rota
+from bot.rota.store import release_slots
+from bot.sessions.recurrence import (
+    InvalidTimeZone,
+    SchedulingError,
+    discord_timestamp,
+    format_when,
+    parse_local_date,
+    parse_zone,
+)
+from bot.sessions.store import upcoming_sessions
+from cogs._common.access import require_leader, require_member, resolve_group
+from cogs._common.audience import Audience
+from cogs._common.autocomplete import group_choices, timezone_choices
+from cogs._common.events import forget_events, mirror_sessions
+from cogs._common.messages import answer_error, plain, reply
+from cogs._common.notify import tell_slot_changes
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import __version__
-from bot.audience import Audience, may_run
-from bot.client import BalintBot
-from bot.replies import reply
-from bot.storage.groups import roster_standing
+from bot.app import BalintBot
+from bot.groups.store import roster_standing
+from cogs._common.audience import Audience, may_run
+from cogs._common.messages import reply
 
 INTRO = (
     "**Balint bot** helps Balint groups keep their rhythm: it plans the term's sessions in "

@@ -15,19 +15,18 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from bot.client import BalintBot
-from bot.domain.recurrence import format_when
-from bot.domain.reminders import ReminderKind, reminder_nonce
-from bot.notify import tell, tell_leaders
-from bot.planning import next_candidate
-from bot.reminders import JOB_KIND, retire_reminder_messages
-from bot.replies import NO_PINGS, guarded
-from bot.scheduler import Job
-from bot.storage import sessions as session_store
-from bot.storage.cases import has_submitted_or_flagged
-from bot.storage.groups import Group, PresenterMode, get_group, role_of
-from bot.text import plain
-from bot.wording import minutes, presenter_label
+from bot.app import BalintBot
+from bot.cases.store import has_submitted_or_flagged
+from bot.groups.store import Group, PresenterMode, get_group, role_of
+from bot.kernel.scheduler import Job
+from bot.reminders import store as reminder_store
+from bot.reminders.jobs import JOB_KIND, retire_reminder_messages
+from bot.reminders.rules import ReminderKind, reminder_nonce
+from bot.rota.service import next_candidate
+from bot.sessions import store as session_store
+from bot.sessions.recurrence import format_when
+from cogs._common.messages import NO_PINGS, guarded, minutes, plain, presenter_label
+from cogs._common.notify import tell, tell_leaders
 
 
 def presenter_line(group: Group, presenter_id: int | None) -> str:
@@ -184,7 +183,7 @@ class Reminders(commands.Cog):
                 and now_planned.starts_at == session.starts_at
             )
             if still_valid:
-                await session_store.record_reminder_message(
+                await reminder_store.record_reminder_message(
                     connection, session.id, group.channel_id, message.id
                 )
         if not still_valid:

@@ -11,12 +11,16 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.access import require_leader, require_member
-from bot.audience import Audience
-from bot.autocomplete import group_choices, session_choices
-from bot.calendar import session_calendar
-from bot.client import BalintBot
-from bot.domain.recurrence import (
+from bot.app import BalintBot
+from bot.groups import audit
+from bot.groups.store import Group, get_group
+from bot.kernel.errors import Refusal
+from bot.reminders import store as reminder_store
+from bot.reminders.jobs import drop_reminders, retire_reminder_messages, write_reminders
+from bot.rota.service import regenerate_rota
+from bot.sessions import store as session_store
+from bot.sessions.calendar import session_calendar
+from bot.sessions.recurrence import (
     MAX_COUNT,
     MIN_COUNT,
     Repeat,
@@ -27,33 +31,17 @@ from bot.domain.recurrence import (
     plan_series,
     validate_duration,
 )
-from bot.errors import Refusal
-from bot.events import cancel_event, mirror_sessions
-from bot.notify import best_effort, tell, tell_slot_changes
-from bot.planning import regenerate_rota
-from bot.reminders import drop_reminders, retire_reminder_messages, write_reminders
-from bot.replies import NO_PINGS, reply
-from bot.storage import audit
-from bot.storage import sessions as session_store
-from bot.storage.groups import Group, get_group
-from bot.text import plain
-from bot.wording import minutes, presenter_label
+from cogs._common.access import require_leader, require_member, session_of_group
+from cogs._common.audience import Audience
+from cogs._common.autocomplete import group_choices, session_choices
+from cogs._common.events import cancel_event, mirror_sessions
+from cogs._common.messages import NO_PINGS, minutes, plain, presenter_label, reply
+from cogs._common.notify import best_effort, tell, tell_slot_changes
 
 
 def calendar_filename(group_name: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", group_name.casefold()).strip("-")[:40]
     return f"{slug or 'balint-group'}.ics"
-
-
-async def session_of_group(bot: BalintBot, session_id: int, group: Group) -> session_store.Session:
-    session = await session_store.get_session(bot.database, session_id)
-    if session is None or session.group_id != group.id:
-        raise Refusal("I can't find that session in this group; pick one from the list.")
-    if session.cancelled:
-        raise Refusal("That session was cancelled.")
-    if session.starts_at <= bot.clock.now():
-        raise Refusal("That session has already started.")
-    return session
 
 
 @app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
@@ -179,7 +167,7 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
                 now,
             )
             await drop_reminders(connection, target.id, planned.id)
-            posted = await session_store.take_reminder_messages(
+            posted = await reminder_store.take_reminder_messages(
                 connection, self.bot.database, planned.id
             )
         self.bot.scheduler.rearm()
@@ -236,7 +224,7 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
             )
             # The reminders posted for the old time are retired below; the new time's
             # replace the pending ones (sent at once if already due).
-            posted = await session_store.take_reminder_messages(
+            posted = await reminder_store.take_reminder_messages(
                 connection, self.bot.database, planned.id
             )
             await write_reminders(connection, self.bot.database, target, now)

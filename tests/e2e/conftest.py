@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from bot.client import HANDLER_TASK_NAMES, BalintBot
-from bot.clock import ManualClock
-from bot.config import Settings
+from bot.app import HANDLER_TASK_NAMES, BalintBot
+from bot.kernel.clock import ManualClock
+from bot.kernel.config import Settings
 from tests.double import Channel, DiscordDouble, Guild, Interaction, Message, User
 
 # A Monday morning, well before the sessions the tests plan.

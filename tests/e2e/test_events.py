@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.events import forget_events
-from bot.storage.groups import get_group
+from bot.groups.store import get_group
+from cogs._common.events import forget_events
 from tests.double import Permission
 from tests.double.server import Call, Reply
 from tests.e2e.conftest import Scene, handlers_done, reply_text

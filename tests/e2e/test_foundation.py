@@ -15,11 +15,10 @@ import pytest
 
 from bot import __version__
 from bot.__main__ import configure_logging, serve
-from bot.client import BalintBot
-from bot.clock import ManualClock
-from bot.config import Settings
-from bot.db import bundled_migrations
-from bot.permissions import required_permissions
+from bot.app import BalintBot, required_permissions
+from bot.kernel.clock import ManualClock
+from bot.kernel.config import Settings
+from bot.kernel.db import bundled_migrations
 from tests.double import DiscordDouble
 from tests.e2e.conftest import START, TEST_KEY, Scene, reply_text
 

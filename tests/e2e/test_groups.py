@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.clock import to_unix
-from bot.storage.sessions import add_sessions
+from bot.kernel.clock import to_unix
+from bot.sessions.store import add_sessions
 from tests.double import INTENT_GUILDS, Channel, Guild, Interaction, Message, User
 from tests.double.records import walk_components
 from tests.e2e.conftest import START, Scene, handlers_done, reply_text

@@ -11,9 +11,9 @@ from typing import TypeVar
 import pytest
 from icalendar import Calendar
 
-from bot.client import BalintBot
-from bot.pacing import Pacer
-from bot.scheduler import LEASE, Job, JobScheduler
+from bot.app import BalintBot
+from bot.kernel.pacing import Pacer
+from bot.kernel.scheduler import LEASE, Job, JobScheduler
 from tests.double import Message, User
 from tests.e2e.conftest import Scene, handlers_done, reply_text
 
@@ -467,7 +467,7 @@ async def test_a_failing_button_answers_privately_and_logs_no_message_text(
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError(confidential)
 
-    monkeypatch.setattr("bot.storage.sessions.set_rsvp", broken)
+    monkeypatch.setattr("bot.sessions.store.set_rsvp", broken)
     clicked = await scene.double.click(reminder, f"rsvp:{session_id}:yes", scene.members[0])
     assert clicked.reply is not None
     assert clicked.reply.ephemeral

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from bot.pacing import Pacer
+from bot.kernel.pacing import Pacer
 from tests.double import DiscordDouble, Interaction, Message, User
 from tests.e2e.conftest import Scene, handlers_done, reply_text
 

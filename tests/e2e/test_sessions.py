@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.storage.sessions import upcoming_sessions
+from bot.sessions.store import upcoming_sessions
 from tests.double import User
 from tests.e2e.conftest import Scene, reply_text
 

@@ -1,0 +1,199 @@
+"""The bot: a `commands.Bot` that owns the database, the scheduler and the cogs."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import pkgutil
+from datetime import datetime
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+import cogs
+from bot.kernel.clock import Clock, SystemClock
+from bot.kernel.config import Settings
+from bot.kernel.crypto import Cipher, verify_key
+from bot.kernel.db import Database
+from bot.kernel.pacing import Pacer
+from bot.kernel.scheduler import JobScheduler
+from cogs._common.messages import answer_error
+
+log = logging.getLogger(__name__)
+
+SCOPES = ("bot", "applications.commands")
+
+
+def required_intents() -> discord.Intents:
+    """Only non-privileged intents.
+
+    - guilds: the server, channel and role cache, and knowing when the bot leaves a server
+      (its data is then deleted).
+    - dm_messages: members write confidential case notes to the bot by DM; DM content
+      arrives without the privileged message-content intent.
+    Leaders come from each group's roster, so the privileged members intent is not needed.
+    """
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.dm_messages = True
+    return intents
+
+
+def required_permissions() -> discord.Permissions:
+    """Exactly what the bot uses in a server: see its channels, post reminders and
+    announcements there, and (for groups that turn it on) show sessions in the server's
+    Events. Replies to commands need no permission."""
+    return discord.Permissions(view_channel=True, send_messages=True, manage_events=True)
+
+
+def invite_url(application_id: int) -> str:
+    return discord.utils.oauth_url(
+        application_id, permissions=required_permissions(), scopes=SCOPES
+    )
+
+
+def extension_names() -> list[str]:
+    """Every module in `cogs/` is an extension (one per capability)."""
+    return sorted(
+        f"cogs.{module.name}"
+        for module in pkgutil.iter_modules(cogs.__path__)
+        if not module.name.startswith("_")
+    )
+
+
+class BalintTree(app_commands.CommandTree["BalintBot"]):
+    async def on_error(
+        self, interaction: discord.Interaction[BalintBot], error: app_commands.AppCommandError
+    ) -> None:
+        command = interaction.command.qualified_name if interaction.command else "?"
+        await answer_error(interaction, error, f"/{command}")
+
+
+# Names discord.py gives the tasks that run command, button, form and event handlers.
+HANDLER_TASK_NAMES = (
+    "CommandTree-invoker",
+    "discord-ui-view-dispatch",
+    "discord-ui-dynamic-item",
+    "discord-ui-modal-dispatch",
+    "discord.py: on_guild_remove",
+    "discord.py: on_ready",
+)
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+class BalintBot(commands.Bot):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        dm_pacer: Pacer | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=required_intents(),
+            help_command=None,
+            tree_cls=BalintTree,
+            # Nobody is pinged unless a message names them explicitly.
+            allowed_mentions=discord.AllowedMentions.none(),
+            **options,
+        )
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.cipher = Cipher(settings.encryption_key)
+        # One queue for every DM the bot sends, so bursts stay under Discord's limits.
+        self.dm_pacer = dm_pacer or Pacer()
+        self.started_at: datetime = self.clock.now()
+        self._database: Database | None = None
+        self._scheduler: JobScheduler | None = None
+
+    @property
+    def database(self) -> Database:
+        if self._database is None:
+            raise RuntimeError("the database is opened in setup_hook")
+        return self._database
+
+    @property
+    def scheduler(self) -> JobScheduler:
+        if self._scheduler is None:
+            raise RuntimeError("the scheduler is created in setup_hook")
+        return self._scheduler
+
+    async def _drain_handlers(self) -> None:
+        current = asyncio.current_task()
+        running = [
+            task
+            for task in asyncio.all_tasks()
+            if task is not current
+            and not task.done()
+            and task.get_name().startswith(HANDLER_TASK_NAMES)
+        ]
+        if running:
+            log.info("waiting for %d handler(s) to finish before shutting down", len(running))
+            await asyncio.wait(running, timeout=SHUTDOWN_GRACE_SECONDS)
+
+    async def open_database(self) -> None:
+        """Open, migrate and check the database against the key. `python -m bot` calls this
+        before logging in, so a database problem is reported without contacting Discord."""
+        if self._database is not None:
+            return
+        database = await Database.open(self.settings.database_path)
+        try:
+            await database.migrate()
+            await verify_key(database, self.cipher)
+        except BaseException:
+            await database.close()
+            raise
+        self._database = database
+
+    async def setup_hook(self) -> None:
+        await self.open_database()
+        assert self._database is not None
+        self._scheduler = JobScheduler(self._database, self.clock)
+        # Extensions register their job handlers, persistent views and commands here.
+        for name in extension_names():
+            await self.load_extension(name)
+        await self._scheduler.start()
+        await self.sync_commands()
+        assert self.application_id is not None
+        log.info("invite the bot with: %s", invite_url(self.application_id))
+
+    async def sync_commands(self) -> None:
+        """Sync application commands (to DEV_GUILD_ID when set, which is instant), skipping
+        the call when they are unchanged since the last sync, to spare Discord's limits."""
+        guild = None
+        if self.settings.dev_guild_id is not None:
+            guild = discord.Object(self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        meta_key = f"commands_synced:{guild.id if guild else 'global'}"
+        if await self.database.scalar("SELECT value FROM meta WHERE key = ?", (meta_key,)) == (
+            digest
+        ):
+            log.info("application commands unchanged; not syncing")
+            return
+        synced = await self.tree.sync(guild=guild)
+        async with self.database.transaction() as connection:
+            await connection.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (meta_key, digest),
+            )
+        log.info("synced %d application commands %s", len(synced), meta_key.split(":")[1])
+
+    async def close(self) -> None:
+        """Stop cleanly: let the commands and buttons in progress finish (they may still be
+        telling people things), stop the scheduler, then disconnect and close the database."""
+        await self._drain_handlers()
+        if self._scheduler is not None:
+            await self._scheduler.stop()
+        await super().close()
+        if self._database is not None:
+            await self._database.close()
+            self._database = None

@@ -1,0 +1,1 @@
+"""Confidential case notes and flags."""

@@ -1,0 +1,1 @@
+"""Groups: their rosters, settings and the leaders' audit trail."""

@@ -1,0 +1,63 @@
+"""Encryption at rest: AES-256-GCM (an authenticated cipher) under the configured key.
+
+The database holds a key check value so that starting with the wrong key is refused
+before anything is decrypted (or, worse, new rows are written under a second key).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from bot.kernel.db import Database
+
+NONCE_BYTES = 12
+_KEY_CHECK = "encryption_key_check"
+
+
+class KeyMismatch(Exception):
+    """The configured key is not the one this database was written with."""
+
+
+class Cipher:
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
+        self._key = key
+
+    def encrypt(self, plaintext: str, context: bytes) -> bytes:
+        """Encrypt `plaintext`, binding it to `context` (e.g. the row it belongs to), so a
+        ciphertext copied to another row fails to decrypt."""
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, plaintext.encode("utf-8"), context)
+
+    def decrypt(self, blob: bytes, context: bytes) -> str:
+        nonce, sealed = blob[:NONCE_BYTES], blob[NONCE_BYTES:]
+        return self._aead.decrypt(nonce, sealed, context).decode("utf-8")
+
+    def key_check_value(self) -> str:
+        """A value derived from the key that reveals nothing about it."""
+        return hmac.new(self._key, b"balint-bot key check v1", hashlib.sha256).hexdigest()
+
+
+async def verify_key(database: Database, cipher: Cipher) -> None:
+    """Record the key's check value on first use; refuse a different key afterwards."""
+    stored = await database.scalar("SELECT value FROM meta WHERE key = ?", (_KEY_CHECK,))
+    expected = cipher.key_check_value()
+    if stored is None:
+        async with database.transaction() as connection:
+            await connection.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)", (_KEY_CHECK, expected)
+            )
+        return
+    if not hmac.compare_digest(str(stored), expected):
+        raise KeyMismatch(
+            "ENCRYPTION_KEY is not the key this database was created with; "
+            "restore the backed-up key"
+        )
+
+
+__all__ = ["Cipher", "InvalidTag", "KeyMismatch", "verify_key"]

@@ -1,0 +1,347 @@
+"""One scheduler path for every "do X at time T".
+
+The database (`jobs` table) says what is due and what was done. APScheduler's
+AsyncIOScheduler holds a single in-memory timer that wakes the bot when the earliest job
+falls due; nothing about the jobs themselves lives in memory, so a restart loses nothing.
+
+Running a job:
+1. claim it in one transaction (`pending` -> `running`, with a lease) — only one process
+   or coroutine can win that UPDATE, so two bots on one database never both run a job;
+2. run its handler (the handler sends with a nonce derived from the job, so a repeat
+   after a crash between sending and recording is collapsed by Discord);
+3. record the outcome in a second transaction: `done`, or back to `pending` with a
+   back-off if the handler raised, so a failure is retried, not lost.
+A job whose lease runs out (the process died while running it) is claimed again.
+A job past its `expires_at` (e.g. its session has started) is marked `skipped`.
+
+The claim is not held across the handler on purpose: a write transaction held over a
+network call would block every other write (and every user command) for its duration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiosqlite
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.kernel.clock import Clock, from_unix, to_unix
+from bot.kernel.db import Database
+from bot.kernel.logs import log_failure
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 8
+STOP_GRACE = timedelta(seconds=10)
+WAKE_RETRY = timedelta(seconds=30)
+_WAKE_JOB_ID = "wake"
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: str
+    key: str
+    due_at: datetime
+    expires_at: datetime | None
+    payload: Mapping[str, Any]
+    attempts: int
+
+
+JobHandler = Callable[[Job], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job to queue: what to run (`kind`), under which unique `key`, and when."""
+
+    kind: str
+    key: str
+    due_at: datetime
+    expires_at: datetime | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Back-off after a failed attempt: 30 s, 1 min, 2 min, ... capped at 30 min."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 1800))
+
+
+class JobScheduler:
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self._database = database
+        self._clock = clock
+        self._handlers: dict[str, JobHandler] = {}
+        self._apscheduler: AsyncIOScheduler | None = None
+        self._run_lock = asyncio.Lock()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._wakes: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+        clock.on_change(self.rearm)
+
+    # -- registration and queueing -------------------------------------------------
+
+    def register(self, kind: str, handler: JobHandler) -> None:
+        if kind in self._handlers:
+            raise ValueError(f"a handler for {kind!r} is already registered")
+        self._handlers[kind] = handler
+
+    async def schedule(
+        self,
+        kind: str,
+        key: str,
+        due_at: datetime,
+        *,
+        expires_at: datetime | None = None,
+        payload: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Queue a job, or replace the pending one with the same key. A job already done
+        keeps its record and is not re-run."""
+        job = JobSpec(kind, key, due_at, expires_at, dict(payload or {}))
+        async with self._database.transaction() as connection:
+            await self._upsert(connection, job)
+        self.rearm()
+
+    @staticmethod
+    async def _upsert(connection: aiosqlite.Connection, job: JobSpec) -> None:
+        await connection.execute(
+            """
+            INSERT INTO jobs (kind, key, due_at, expires_at, payload)
+            VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (key) DO UPDATE SET
+                kind = excluded.kind, due_at = excluded.due_at,
+                expires_at = excluded.expires_at, payload = excluded.payload,
+                attempts = 0, last_error = NULL
+            WHERE jobs.state = 'pending'
+            """,
+            (
+                job.kind,
+                job.key,
+                to_unix(job.due_at),
+                None if job.expires_at is None else to_unix(job.expires_at),
+                json.dumps(dict(job.payload), sort_keys=True),
+            ),
+        )
+
+    async def cancel(self, key_prefix: str) -> int:
+        """Drop the pending jobs whose key starts with `key_prefix`; returns how many."""
+        async with self._database.transaction() as connection:
+            cursor = await connection.execute(
+                "DELETE FROM jobs WHERE state = 'pending' AND substr(key, 1, ?) = ?",
+                (len(key_prefix), key_prefix),
+            )
+            removed = cursor.rowcount
+        self.rearm()
+        return removed
+
+    async def replace_pending(self, key_prefix: str, jobs: Sequence[JobSpec]) -> None:
+        """Make the pending jobs under `key_prefix` exactly `jobs`, in one transaction."""
+        async with self._database.transaction() as connection:
+            await self.write_pending(connection, key_prefix, jobs)
+        self.rearm()
+
+    @classmethod
+    async def write_pending(
+        cls, connection: aiosqlite.Connection, key_prefix: str, jobs: Sequence[JobSpec]
+    ) -> None:
+        """Inside the caller's transaction, make the pending jobs under `key_prefix`
+        exactly `jobs`: stale ones dropped, new ones queued, changed ones updated. Jobs
+        already done keep their record and are not re-run (a moved session's reminders
+        get new keys). The caller calls `rearm()` once the transaction has committed, so
+        that the jobs change together with what they are about."""
+        async with connection.execute(
+            "SELECT key FROM jobs WHERE state = 'pending' AND substr(key, 1, ?) = ?",
+            (len(key_prefix), key_prefix),
+        ) as cursor:
+            existing = {row["key"] for row in await cursor.fetchall()}
+        wanted = {job.key for job in jobs}
+        for key in existing - wanted:
+            await connection.execute("DELETE FROM jobs WHERE key = ? AND state = 'pending'", (key,))
+        for job in jobs:
+            await cls._upsert(connection, job)
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the timer and arm it from the database; overdue jobs run at once."""
+        self._apscheduler = AsyncIOScheduler(timezone="UTC")
+        self._apscheduler.start()
+        self.rearm()
+
+    async def stop(self) -> None:
+        """Stop claiming jobs, let the job in hand finish, then stop the timer.
+
+        (Shutting APScheduler down first would cancel a handler halfway through a send;
+        its lease would make it retried, but finishing it is cleaner.)"""
+        self._stopping = True
+        if self._wakes:
+            await asyncio.wait(set(self._wakes), timeout=STOP_GRACE.total_seconds())
+        if self._apscheduler is not None:
+            self._apscheduler.shutdown(wait=False)
+            self._apscheduler = None
+
+    # -- waking --------------------------------------------------------------------
+
+    def rearm(self) -> None:
+        """Wake up soon to look at the database (cheap; the lookup happens in the wake)."""
+        if self._apscheduler is None or self._stopping:
+            return
+        self._idle.clear()
+        self._wake_in(timedelta(0))
+
+    def _wake_in(self, delay: timedelta) -> None:
+        assert self._apscheduler is not None
+        run_at = datetime.now(self._apscheduler.timezone) + max(delay, timedelta(0))
+        self._apscheduler.add_job(
+            self._wake,
+            "date",
+            run_date=run_at,
+            id=_WAKE_JOB_ID,
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+            # A wake may be re-armed while one is running; run_due serialises them, and
+            # APScheduler would otherwise drop the new run ("max instances reached").
+            max_instances=4,
+        )
+
+    async def _wake(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._wakes.add(task)
+        try:
+            await self.run_due()
+            await self._arm_next()
+        except Exception as error:
+            # The database failed (locked past the busy timeout, disk error...). The timer
+            # must not die with it: nothing else would wake the bot again.
+            log_failure(log, "the scheduler's wake", error)
+            self._idle.set()
+            if self._apscheduler is not None and not self._stopping:
+                self._wake_in(WAKE_RETRY)
+        finally:
+            if task is not None:
+                self._wakes.discard(task)
+
+    async def _arm_next(self) -> None:
+        next_at = await self._next_due()
+        if next_at is None:
+            self._idle.set()
+            return
+        delay = next_at - self._clock.now()
+        if delay <= timedelta(0) and not self._stopping:
+            self._wake_in(timedelta(0))
+            return
+        # Nothing is due now: the bot is idle until real time catches up with next_at.
+        self._idle.set()
+        if self._apscheduler is not None and not self._stopping:
+            self._wake_in(delay)
+
+    async def _next_due(self) -> datetime | None:
+        value = await self._database.scalar(
+            """
+            SELECT min(at) FROM (
+                SELECT min(due_at) AS at FROM jobs WHERE state = 'pending'
+                UNION ALL
+                SELECT min(lease_until) FROM jobs WHERE state = 'running'
+            )
+            """
+        )
+        return None if value is None else from_unix(int(value))
+
+    async def wait_idle(self) -> None:
+        """Wait until nothing is due at the clock's current time (tests bound it)."""
+        await self._idle.wait()
+
+    # -- running -------------------------------------------------------------------
+
+    async def run_due(self) -> int:
+        """Run every job due now, one at a time; returns how many handlers ran."""
+        ran = 0
+        async with self._run_lock:
+            while not self._stopping and (job := await self._claim_next()) is not None:
+                await self._run(job)
+                ran += 1
+        return ran
+
+    async def _claim_next(self) -> Job | None:
+        while True:
+            now = to_unix(self._clock.now())
+            async with self._database.transaction() as connection:
+                async with connection.execute(
+                    """
+                    SELECT id, kind, key, due_at, expires_at, payload, attempts FROM jobs
+                    WHERE (state = 'pending' AND due_at <= ?)
+                       OR (state = 'running' AND lease_until <= ?)
+                    ORDER BY due_at, id LIMIT 1
+                    """,
+                    (now, now),
+                ) as cursor:
+                    row = await cursor.fetchone()
+                if row is None:
+                    return None
+                if row["expires_at"] is not None and row["expires_at"] <= now:
+                    await connection.execute(
+                        "UPDATE jobs SET state = 'skipped', finished_at = ?, lease_until = NULL"
+                        " WHERE id = ?",
+                        (now, row["id"]),
+                    )
+                    log.info("skipped job %s: no longer useful", row["key"])
+                    continue
+                await connection.execute(
+                    "UPDATE jobs SET state = 'running', lease_until = ?, attempts = attempts + 1"
+                    " WHERE id = ?",
+                    (now + int(LEASE.total_seconds()), row["id"]),
+                )
+            return Job(
+                id=row["id"],
+                kind=row["kind"],
+                key=row["key"],
+                due_at=from_unix(row["due_at"]),
+                expires_at=None if row["expires_at"] is None else from_unix(row["expires_at"]),
+                payload=json.loads(row["payload"]),
+                attempts=row["attempts"] + 1,
+            )
+
+    async def _run(self, job: Job) -> None:
+        handler = self._handlers.get(job.kind)
+        now = to_unix(self._clock.now())
+        if handler is None:
+            log.error("no handler for job kind %r (job %s); marking it failed", job.kind, job.key)
+            await self._finish(job, "failed", now, error="NoHandler")
+            return
+        try:
+            await handler(job)
+        except Exception as error:
+            # Only the class name is kept: a message could quote confidential text.
+            name = type(error).__name__
+            if job.attempts >= MAX_ATTEMPTS:
+                log.error("job %s failed %d times (%s); giving up", job.key, job.attempts, name)
+                await self._finish(job, "failed", now, error=name)
+            else:
+                retry_at = self._clock.now() + retry_delay(job.attempts)
+                log.warning("job %s failed (%s); retrying at %s", job.key, name, retry_at)
+                async with self._database.transaction() as connection:
+                    await connection.execute(
+                        "UPDATE jobs SET state = 'pending', due_at = ?, lease_until = NULL,"
+                        " last_error = ? WHERE id = ? AND state = 'running'",
+                        (to_unix(retry_at), name, job.id),
+                    )
+            return
+        await self._finish(job, "done", to_unix(self._clock.now()))
+
+    async def _finish(self, job: Job, state: str, at: int, *, error: str | None = None) -> None:
+        async with self._database.transaction() as connection:
+            await connection.execute(
+                "UPDATE jobs SET state = ?, finished_at = ?, lease_until = NULL, last_error = ?"
+                " WHERE id = ? AND state = 'running'",
+                (state, at, error, job.id),
+            )

@@ -1,0 +1,1 @@
+"""Each member's own data: what is stored about them and where."""

@@ -1,0 +1,1 @@
+"""Session reminders: which reminder jobs a session has, and the channel messages posted."""

@@ -1,0 +1,1 @@
+"""The case-presentation rota: fair presenters, manual assignments, swaps, absences."""

@@ -1,0 +1,1 @@
+"""Sessions: planning them in a group's time zone, RSVPs, and calendar files."""

@@ -1,0 +1,540 @@
+"""Planning sessions in a group's time zone.
+
+A Balint group meets at a fixed local time ("Tuesdays at 19:00 in London"), so every
+recurrence here is computed on the group's wall clock and only then turned into UTC
+instants for storage. Computing in UTC instead would move the meeting by an hour twice a
+year, which is exactly the kind of disruption to a group's rhythm the bot exists to avoid.
+
+Rules decided here (and tested in tests/sessions/test_recurrence.py):
+
+- Time zones are IANA names. A name that differs only in letter case or uses spaces for
+  underscores ("europe/london", "america/new york") is accepted and normalised to the
+  canonical spelling; anything else is refused with up to five suggestions.
+- A typed local start inside a spring-forward gap does not exist and is refused, with the
+  time after the gap offered instead: a leader should choose, not be surprised.
+- A typed local start inside a fall-back overlap happens twice; the first occurrence
+  (PEP 495 ``fold=0``, still on summer time) is taken, because that is the moment the
+  wall clock first shows the typed time.
+- Monthly series keep the first session's day of the month; in a shorter month the last
+  day of that month is used (31 January, 28 February, 31 March, 30 April ...).
+- A generated session whose local time falls in a spring-forward gap is moved forward by
+  the length of the gap (02:30 becomes 03:30 when clocks jump from 02:00 to 03:00): the
+  session still happens on its day, as close as possible to its usual time.
+
+No clock is read here: "now" is always passed in.
+"""
+
+from __future__ import annotations
+
+import calendar
+import difflib
+import math
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from functools import cache
+from typing import Final, Literal
+from zoneinfo import ZoneInfo, available_timezones
+
+from bot.kernel.clock import require_aware
+
+MIN_DURATION_MINUTES: Final = 15
+MAX_DURATION_MINUTES: Final = 480
+MIN_COUNT: Final = 1
+MAX_COUNT: Final = 52
+MAX_ZONE_SUGGESTIONS: Final = 5
+LOCAL_START_FORMAT: Final = "YYYY-MM-DD HH:MM"
+LOCAL_START_EXAMPLE: Final = "2026-12-01 19:00"
+
+TimestampStyle = Literal["t", "T", "d", "D", "f", "F", "R"]
+_TIMESTAMP_STYLES: Final = frozenset({"t", "T", "d", "D", "f", "F", "R"})
+
+# Entries of the zone database that are not places a group could be in: "localtime" is a
+# copy of the host's own zone on some systems, "Factory" is a placeholder that reads "-00".
+_NOT_GROUP_ZONES: Final = frozenset({"localtime", "Factory", "posixrules"})
+# Current "Area/Place" names are what people should pick; legacy aliases such as "GB",
+# "US/Eastern" or "Etc/GMT+5" (whose sign is inverted) still work but are offered last.
+_PREFERRED_AREAS: Final = (
+    "Africa/",
+    "America/",
+    "Antarctica/",
+    "Arctic/",
+    "Asia/",
+    "Atlantic/",
+    "Australia/",
+    "Europe/",
+    "Indian/",
+    "Pacific/",
+)
+# What autocomplete offers before anything is typed: the zones most groups are likely to
+# use, rather than the alphabetical start of the list (Africa/Abidjan, Africa/Accra ...).
+_COMMON_ZONES: Final = (
+    "Europe/London",
+    "Europe/Dublin",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Toronto",
+    "America/Vancouver",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Amsterdam",
+    "Europe/Zurich",
+    "Europe/Stockholm",
+    "Europe/Helsinki",
+    "Australia/Sydney",
+    "Australia/Melbourne",
+    "Australia/Perth",
+    "Pacific/Auckland",
+    "Asia/Jerusalem",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "America/Sao_Paulo",
+    "Africa/Johannesburg",
+    "UTC",
+)
+# How alike (difflib ratio) a typo must be to a zone name to be suggested: 0.7 keeps
+# "Londn" -> London and "Sydny" -> Sydney but drops look-alikes such as Paris -> Davis.
+_SIMILARITY_CUTOFF: Final = 0.7
+# Years a session can be typed for. Far outside this is a typo, and refusing it here
+# keeps UTC conversion and monthly arithmetic clear of datetime's year 1 to 9999 limits.
+_EARLIEST_YEAR: Final = 1970
+_LATEST_YEAR: Final = 2999
+_LOCAL_START_PATTERN: Final = re.compile(
+    r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})[ T]+(?P<hour>\d{1,2}):(?P<minute>\d{2})",
+    re.ASCII,
+)
+
+
+class Repeat(StrEnum):
+    """How a planned series of sessions recurs; the values are the command's choices."""
+
+    ONCE = "once"
+    WEEKLY = "weekly"
+    FORTNIGHTLY = "fortnightly"
+    MONTHLY = "monthly"
+
+
+class SchedulingError(ValueError):
+    """A leader's scheduling input cannot be used; ``str(error)`` is the reply to show.
+
+    Every message is one or two sentences a leader can act on without help, because
+    cogs show it as is.
+    """
+
+
+class InvalidTimeZone(SchedulingError):
+    """The text is not the name of an IANA time zone."""
+
+    def __init__(self, name: str, suggestions: tuple[str, ...]) -> None:
+        self.name = name
+        self.suggestions = suggestions
+        if suggestions:
+            hint = "Did you mean " + ", ".join(suggestions) + "?"
+        else:
+            hint = "Use a name from the IANA time zone database, such as Europe/London."
+        super().__init__(f"{name!r} is not a time zone I know. {hint}")
+
+
+class MalformedLocalStart(SchedulingError):
+    """The start text is not a date and time in the expected format, or not a real date."""
+
+    def __init__(self, text: str, reason: str | None = None) -> None:
+        self.text = text
+        detail = f" ({reason})" if reason else ""
+        super().__init__(
+            f"{text!r} is not a start time I can read{detail}. "
+            f"Write it as {LOCAL_START_FORMAT} in the group's time zone, "
+            f"for example {LOCAL_START_EXAMPLE}."
+        )
+
+
+class MalformedLocalDate(SchedulingError):
+    """A date typed by a user (an absence, a term start) is not YYYY-MM-DD."""
+
+    def __init__(self, text: str, what: str) -> None:
+        self.text = text
+        super().__init__(
+            f"{text[:30]!r} is not a date I can read: write {what} as YYYY-MM-DD, "
+            "for example 2026-09-01."
+        )
+
+
+class NonexistentLocalTime(SchedulingError):
+    """The local time falls in a spring-forward gap: the wall clock never shows it."""
+
+    def __init__(self, local_text: str, zone_name: str, after_gap_text: str) -> None:
+        self.local_text = local_text
+        self.zone_name = zone_name
+        self.after_gap_text = after_gap_text
+        super().__init__(
+            f"{local_text} does not exist in {zone_name}: the clocks go forward at that "
+            f"moment. Choose another time, for example {after_gap_text}."
+        )
+
+
+class InvalidRepeat(SchedulingError):
+    """The repeat text is not one of the supported recurrences."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        choices = ", ".join(repeat.value for repeat in Repeat)
+        super().__init__(f"{text!r} is not a way to repeat sessions. Choose one of: {choices}.")
+
+
+class InvalidCount(SchedulingError):
+    """The number of sessions to plan is out of range or contradicts the repeat."""
+
+    def __init__(self, count: int, repeat: Repeat) -> None:
+        self.count = count
+        self.repeat = repeat
+        if repeat is Repeat.ONCE and MIN_COUNT <= count <= MAX_COUNT:
+            message = (
+                f"Repeat 'once' plans a single session, but count is {count}. "
+                "Use weekly, fortnightly or monthly to plan a series, or set count to 1."
+            )
+        else:
+            message = f"Count must be a whole number from {MIN_COUNT} to {MAX_COUNT}, not {count}."
+        super().__init__(message)
+
+
+class InvalidDuration(SchedulingError):
+    """The session length is outside what a Balint session can reasonably be."""
+
+    def __init__(self, minutes: int) -> None:
+        self.minutes = minutes
+        super().__init__(
+            f"Duration must be whole minutes from {MIN_DURATION_MINUTES} to "
+            f"{MAX_DURATION_MINUTES}, not {minutes}."
+        )
+
+
+class StartInPast(SchedulingError):
+    """The session would start at or before the current moment."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start
+        super().__init__(
+            f"That start time ({format_when(start)}) is in the past. Choose a later time."
+        )
+
+
+# --- time zones ------------------------------------------------------------------------
+
+
+def parse_zone(name: str) -> ZoneInfo:
+    """The zone a leader named, or `InvalidTimeZone` with up to five suggestions.
+
+    Matching ignores letter case and treats spaces as underscores, because people type
+    "europe/london" or "America/New York" and mean exactly one zone; the returned zone's
+    ``key`` is the canonical spelling, which is what should be stored. Only names in the
+    zone database are looked up, so arbitrary text never reaches the file system.
+    """
+    canonical = _zones_by_folded_name().get(_fold(name))
+    if canonical is None:
+        raise InvalidTimeZone(name, tuple(suggest_zones(name, limit=MAX_ZONE_SUGGESTIONS)))
+    return ZoneInfo(canonical)
+
+
+def suggest_zones(text: str, limit: int = 25) -> list[str]:
+    """Zone names for autocomplete and for "did you mean", best first.
+
+    Ranking, each tier before the next: exact match, names starting with the text, names
+    with a part starting with the text ("london" finds Europe/London), names containing
+    it, then names that look similar (typos such as "Europe/Londn"). Within a tier current
+    "Area/Place" names come before legacy aliases. Empty text gives commonly used zones
+    so the first autocomplete list is useful. 25 is Discord's autocomplete maximum.
+    """
+    if limit <= 0:
+        return []
+    query = _fold(text)
+    if not query:
+        return list(_COMMON_ZONES[:limit])
+    suggestions: list[str] = []
+    for name in _ranked_matches(query):
+        if name not in suggestions:
+            suggestions.append(name)
+            if len(suggestions) == limit:
+                break
+    return suggestions
+
+
+def _ranked_matches(query: str) -> Iterator[str]:
+    """Zone names matching `query` tier by tier; similarity is computed only if needed."""
+    by_folded_name = _zones_by_folded_name()
+    if query in by_folded_name:
+        yield by_folded_name[query]
+    yield from (name for folded, name in by_folded_name.items() if folded.startswith(query))
+    yield from (
+        name
+        for folded, name in by_folded_name.items()
+        if any(part.startswith(query) for part in folded.split("/"))
+    )
+    yield from (name for folded, name in by_folded_name.items() if query in folded)
+    yield from _similar_zone_names(query)
+
+
+def _similar_zone_names(query: str) -> list[str]:
+    """Names resembling `query` as a whole or in their last part, most similar first."""
+    query_last_part = query.rsplit("/", 1)[-1]
+    scored: list[tuple[float, int, str]] = []
+    for position, (folded, name) in enumerate(_zones_by_folded_name().items()):
+        similarity = max(
+            difflib.SequenceMatcher(None, query, folded).ratio(),
+            difflib.SequenceMatcher(None, query_last_part, folded.rsplit("/", 1)[-1]).ratio(),
+        )
+        if similarity >= _SIMILARITY_CUTOFF:
+            scored.append((-similarity, position, name))
+    return [name for _, _, name in sorted(scored)]
+
+
+@cache
+def _zone_names() -> tuple[str, ...]:
+    """Every usable zone name, current "Area/Place" names first, then alphabetical.
+
+    Cached because scanning the zone database takes milliseconds and autocomplete asks
+    on every keystroke.
+    """
+    names = available_timezones() - _NOT_GROUP_ZONES
+    return tuple(sorted(names, key=lambda name: (not _is_preferred(name), name)))
+
+
+@cache
+def _zones_by_folded_name() -> dict[str, str]:
+    """Canonical names keyed by their case-folded spelling, in `_zone_names` order."""
+    return {_fold(name): name for name in _zone_names()}
+
+
+def _is_preferred(name: str) -> bool:
+    return name == "UTC" or name.startswith(_PREFERRED_AREAS)
+
+
+def _fold(text: str) -> str:
+    return "_".join(text.split()).casefold()
+
+
+# --- local start times -----------------------------------------------------------------
+
+
+def parse_local_date(text: str, zone: ZoneInfo, what: str = "the date") -> datetime:
+    """The first instant (local midnight) of a `YYYY-MM-DD` date in `zone`, as UTC.
+
+    Midnight exists in every zone this bot is likely to meet; where a zone skips it
+    (a few change their clocks at 00:00), the first instant after the gap is taken.
+    """
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise MalformedLocalDate(text, what) from None
+    if len(text.strip()) != len("YYYY-MM-DD"):
+        raise MalformedLocalDate(text, what)
+    if not _EARLIEST_YEAR <= day.year <= _LATEST_YEAR:
+        raise MalformedLocalDate(text, what)
+    return _instant_of_wall_time(day, time(0, 0), zone)
+
+
+def parse_local_start(text: str, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a wall-clock time typed as ``YYYY-MM-DD HH:MM`` in `zone`.
+
+    ``YYYY-MM-DDTHH:MM`` (ISO 8601) is accepted too. A time inside a spring-forward gap
+    is refused (`NonexistentLocalTime`) rather than silently shifted, because the leader
+    typed a time that no clock in the group will show. A time inside a fall-back overlap
+    is the first of its two occurrences (``fold=0``, still on summer time).
+    """
+    match = _LOCAL_START_PATTERN.fullmatch(text.strip())
+    if match is None:
+        raise MalformedLocalStart(text)
+    fields = {key: int(value) for key, value in match.groupdict().items()}
+    if not _EARLIEST_YEAR <= fields["year"] <= _LATEST_YEAR:
+        raise MalformedLocalStart(
+            text, reason=f"the year must be from {_EARLIEST_YEAR} to {_LATEST_YEAR}"
+        )
+    try:
+        local = datetime(
+            fields["year"],
+            fields["month"],
+            fields["day"],
+            fields["hour"],
+            fields["minute"],
+            tzinfo=zone,
+        )
+    except ValueError as error:
+        raise MalformedLocalStart(text, reason=str(error)) from None
+    instant = local.astimezone(UTC)
+    if not _wall_clock_exists(local):
+        raise NonexistentLocalTime(_format_wall(local), zone.key, format_local_start(instant, zone))
+    return instant
+
+
+def format_local_start(instant: datetime, zone: ZoneInfo) -> str:
+    """`instant` as ``YYYY-MM-DD HH:MM`` on the wall clock of `zone`.
+
+    The inverse of `parse_local_start`, for labels where a Discord timestamp cannot be
+    used (autocomplete choices are plain text).
+    """
+    return _format_wall(require_aware(instant).astimezone(zone))
+
+
+def _format_wall(local: datetime) -> str:
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def _wall_clock_exists(local: datetime) -> bool:
+    """Whether the wall clock of ``local.tzinfo`` ever shows ``local``'s date and time.
+
+    A time in a spring-forward gap does not survive a round trip through UTC (PEP 495);
+    every other time, including both readings of an ambiguous one, does.
+    """
+    round_trip = local.astimezone(UTC).astimezone(local.tzinfo)
+    return (round_trip.date(), round_trip.time()) == (local.date(), local.time())
+
+
+# --- series ----------------------------------------------------------------------------
+
+
+def parse_repeat(text: str) -> Repeat:
+    """The `Repeat` named by `text` (any letter case), or `InvalidRepeat`."""
+    try:
+        return Repeat(text.strip().casefold())
+    except ValueError:
+        raise InvalidRepeat(text) from None
+
+
+def plan_series(
+    first_start: datetime, zone: ZoneInfo, repeat: Repeat, count: int
+) -> list[datetime]:
+    """The UTC start instants of `count` sessions, the first at `first_start`.
+
+    Dates advance on the group's wall clock, so every session starts at the first one's
+    local time whatever the daylight-saving changes in between. Monthly sessions keep the
+    first session's day of the month, or take the month's last day when it is shorter.
+    A local time that falls in a spring-forward gap moves forward by the gap's length.
+    A second occurrence of an ambiguous local time is not repeated: later sessions at
+    that time take the first occurrence, as `parse_local_start` does.
+    """
+    repeat = Repeat(repeat)
+    if isinstance(count, bool) or not MIN_COUNT <= count <= MAX_COUNT:
+        raise InvalidCount(count, repeat)
+    if repeat is Repeat.ONCE and count != 1:
+        raise InvalidCount(count, repeat)
+    first_local = require_aware(first_start).astimezone(zone)
+    first_date, wall_time = first_local.date(), first_local.time()
+    starts = [first_start.astimezone(UTC)]
+    for index in range(1, count):
+        local_date = _nth_date(first_date, repeat, index)
+        starts.append(_instant_of_wall_time(local_date, wall_time, zone))
+    return starts
+
+
+def _nth_date(first: date, repeat: Repeat, index: int) -> date:
+    """The local date of the session `index` steps after the one on `first`."""
+    if repeat is Repeat.WEEKLY:
+        return first + timedelta(weeks=index)
+    if repeat is Repeat.FORTNIGHTLY:
+        return first + timedelta(weeks=2 * index)
+    if repeat is Repeat.MONTHLY:
+        return _add_months(first, index)
+    raise ValueError(f"{repeat} does not recur")
+
+
+def _add_months(first: date, months: int) -> date:
+    """`first` moved by whole months, clamped to the target month's last day.
+
+    Always counted from the first session rather than from the previous one, so that a
+    series on the 31st returns to the 31st after passing through a short month.
+    """
+    month_index = first.year * 12 + (first.month - 1) + months
+    year, month = divmod(month_index, 12)
+    last_day = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(first.day, last_day))
+
+
+def _instant_of_wall_time(local_date: date, wall_time: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant at which `zone`'s clocks show `wall_time` on `local_date`.
+
+    With ``fold=0`` an ambiguous time resolves to its first occurrence, and a time in a
+    gap is read with the offset in force before the gap (PEP 495), which lands exactly
+    the gap's length later on the wall clock: 02:30 in a 02:00 to 03:00 jump is 03:30.
+    """
+    local = datetime.combine(local_date, wall_time, tzinfo=zone)
+    return local.astimezone(UTC)
+
+
+# --- validation for the session command ------------------------------------------------
+
+
+def validate_duration(minutes: int) -> timedelta:
+    """The session length for a duration in whole minutes (15 to 480), or `InvalidDuration`.
+
+    A quarter of an hour is the least that makes a session; eight hours covers a day
+    workshop. Anything outside is far more likely a typo than a plan.
+    """
+    if isinstance(minutes, bool) or not MIN_DURATION_MINUTES <= minutes <= MAX_DURATION_MINUTES:
+        raise InvalidDuration(minutes)
+    return timedelta(minutes=minutes)
+
+
+def ensure_start_in_future(start: datetime, now: datetime) -> None:
+    """Raise `StartInPast` unless `start` is strictly after `now`.
+
+    Planning a session that has already begun would fire its reminders at once and
+    confuse the rota, so it is refused rather than quietly accepted.
+    """
+    if require_aware(start) <= require_aware(now):
+        raise StartInPast(start)
+
+
+# --- showing times ---------------------------------------------------------------------
+
+
+def discord_timestamp(instant: datetime, style: TimestampStyle = "F") -> str:
+    """A Discord timestamp markup such as ``<t:1796151600:F>``.
+
+    Discord renders it in each reader's own time zone and language, which is why every
+    time shown to users goes through here instead of being formatted by the bot.
+    """
+    if style not in _TIMESTAMP_STYLES:
+        raise ValueError(f"unknown Discord timestamp style {style!r}")
+    unix_seconds = math.floor(require_aware(instant).timestamp())
+    return f"<t:{unix_seconds}:{style}>"
+
+
+def format_when(instant: datetime) -> str:
+    """Full date and time plus relative time: ``<t:UNIX:F> (<t:UNIX:R>)``."""
+    return f"{discord_timestamp(instant, 'F')} ({discord_timestamp(instant, 'R')})"
+
+
+__all__ = [
+    "LOCAL_START_EXAMPLE",
+    "LOCAL_START_FORMAT",
+    "MAX_COUNT",
+    "MAX_DURATION_MINUTES",
+    "MAX_ZONE_SUGGESTIONS",
+    "MIN_COUNT",
+    "MIN_DURATION_MINUTES",
+    "InvalidCount",
+    "InvalidDuration",
+    "InvalidRepeat",
+    "InvalidTimeZone",
+    "MalformedLocalDate",
+    "MalformedLocalStart",
+    "NonexistentLocalTime",
+    "Repeat",
+    "SchedulingError",
+    "StartInPast",
+    "TimestampStyle",
+    "discord_timestamp",
+    "ensure_start_in_future",
+    "format_local_start",
+    "format_when",
+    "parse_local_date",
+    "parse_local_start",
+    "parse_repeat",
+    "parse_zone",
+    "plan_series",
+    "suggest_zones",
+    "validate_duration",
+]

@@ -1,0 +1,183 @@
+"""Planned sessions and the RSVPs given for them."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+from bot.kernel.clock import from_unix, to_unix
+from bot.kernel.db import Database
+
+
+@dataclass(frozen=True)
+class Session:
+    id: int
+    group_id: int
+    starts_at: datetime
+    duration: timedelta
+    cancelled: bool
+    presenter_id: int | None
+    presenter_locked: bool
+    event_id: int | None = None
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.starts_at + self.duration
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Session:
+        return cls(
+            id=row["id"],
+            group_id=row["group_id"],
+            starts_at=from_unix(row["starts_at"]),
+            duration=timedelta(minutes=row["duration_min"]),
+            cancelled=row["status"] == "cancelled",
+            presenter_id=row["presenter_id"],
+            presenter_locked=bool(row["presenter_locked"]),
+            event_id=row["event_id"],
+        )
+
+
+async def add_sessions(
+    connection: aiosqlite.Connection,
+    group_id: int,
+    starts: Iterable[datetime],
+    duration: timedelta,
+    now: datetime,
+) -> list[int]:
+    ids: list[int] = []
+    for start in starts:
+        cursor = await connection.execute(
+            "INSERT INTO sessions (group_id, starts_at, duration_min, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (group_id, to_unix(start), int(duration.total_seconds() // 60), to_unix(now)),
+        )
+        assert cursor.lastrowid is not None
+        ids.append(cursor.lastrowid)
+    return ids
+
+
+async def get_session(database: Database, session_id: int) -> Session | None:
+    row = await database.fetchone("SELECT * FROM sessions WHERE id = ?", (session_id,))
+    return None if row is None else Session.from_row(row)
+
+
+async def upcoming_sessions(
+    database: Database, group_id: int, now: datetime, limit: int | None = None
+) -> list[Session]:
+    """Planned (not cancelled) sessions that have not started, soonest first."""
+    rows = await database.fetchall(
+        "SELECT * FROM sessions WHERE group_id = ? AND status = 'planned' AND starts_at > ?"
+        " ORDER BY starts_at, id LIMIT ?",
+        (group_id, to_unix(now), -1 if limit is None else limit),
+    )
+    return [Session.from_row(row) for row in rows]
+
+
+async def past_sessions(database: Database, group_id: int, now: datetime) -> list[Session]:
+    """Planned sessions that have started, oldest first: the presentation history."""
+    rows = await database.fetchall(
+        "SELECT * FROM sessions WHERE group_id = ? AND status = 'planned' AND starts_at <= ?"
+        " ORDER BY starts_at, id",
+        (group_id, to_unix(now)),
+    )
+    return [Session.from_row(row) for row in rows]
+
+
+async def cancel_session(connection: aiosqlite.Connection, session_id: int) -> None:
+    await connection.execute(
+        "UPDATE sessions SET status = 'cancelled', presenter_id = NULL, presenter_locked = 0"
+        " WHERE id = ?",
+        (session_id,),
+    )
+    await connection.execute(
+        "UPDATE swaps SET state = 'void' WHERE session_id = ? AND state = 'pending'", (session_id,)
+    )
+
+
+async def move_session(connection: aiosqlite.Connection, session_id: int, start: datetime) -> None:
+    """Move a session. Its RSVPs are cleared: an answer given for the old time says
+    nothing about the new one (an old "Can't make it" would otherwise keep the member
+    out of the rota for a date they may well be free on)."""
+    await connection.execute(
+        "UPDATE sessions SET starts_at = ? WHERE id = ?", (to_unix(start), session_id)
+    )
+    await connection.execute("DELETE FROM rsvps WHERE session_id = ?", (session_id,))
+
+
+# -- RSVPs --------------------------------------------------------------------------
+
+
+async def declines(database: Database, group_id: int) -> dict[int, set[int]]:
+    """Session id to the members who answered "Can't make it"."""
+    rows = await database.fetchall(
+        "SELECT r.session_id, r.user_id FROM rsvps AS r JOIN sessions AS s ON s.id = r.session_id"
+        " WHERE s.group_id = ? AND r.attending = 0",
+        (group_id,),
+    )
+    found: dict[int, set[int]] = {}
+    for row in rows:
+        found.setdefault(row["session_id"], set()).add(row["user_id"])
+    return found
+
+
+async def rsvp_counts(database: Database, session_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """Session id to (attending, can't make it)."""
+    ids = list(session_ids)
+    if not ids:
+        return {}
+    marks = ",".join("?" for _ in ids)
+    rows = await database.fetchall(
+        f"SELECT session_id, sum(attending) AS yes, sum(1 - attending) AS no FROM rsvps"
+        f" WHERE session_id IN ({marks}) GROUP BY session_id",
+        ids,
+    )
+    counts = dict.fromkeys(ids, (0, 0))
+    for row in rows:
+        counts[row["session_id"]] = (int(row["yes"]), int(row["no"]))
+    return counts
+
+
+async def set_rsvp(
+    connection: aiosqlite.Connection, session_id: int, user_id: int, *, attending: bool
+) -> bool | None:
+    """Record an RSVP; returns the previous answer (None if there was none)."""
+    async with connection.execute(
+        "SELECT attending FROM rsvps WHERE session_id = ? AND user_id = ?", (session_id, user_id)
+    ) as cursor:
+        row = await cursor.fetchone()
+    await connection.execute(
+        "INSERT INTO rsvps (session_id, user_id, attending) VALUES (?, ?, ?)"
+        " ON CONFLICT (session_id, user_id) DO UPDATE SET attending = excluded.attending",
+        (session_id, user_id, int(attending)),
+    )
+    return None if row is None else bool(row["attending"])
+
+
+async def all_sessions(database: Database, group_id: int) -> list[Session]:
+    """Every session of the group, cancelled ones included, oldest first."""
+    rows = await database.fetchall(
+        "SELECT * FROM sessions WHERE group_id = ? ORDER BY starts_at, id", (group_id,)
+    )
+    return [Session.from_row(row) for row in rows]
+
+
+async def set_event_id(
+    connection: aiosqlite.Connection, session_id: int, event_id: int | None
+) -> None:
+    await connection.execute(
+        "UPDATE sessions SET event_id = ? WHERE id = ?", (event_id, session_id)
+    )
+
+
+async def mirrored_sessions(database: Database, group_id: int) -> list[Session]:
+    """Every session of the group that has a Scheduled Event on record, oldest first."""
+    rows = await database.fetchall(
+        "SELECT * FROM sessions WHERE group_id = ? AND event_id IS NOT NULL ORDER BY starts_at, id",
+        (group_id,),
+    )
+    return [Session.from_row(row) for row in rows]

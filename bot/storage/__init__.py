@@ -1,1 +1,0 @@
-"""One storage module per aggregate: plain SQL through `bot.db.Database`."""

@@ -1,0 +1,145 @@
+"""Which group a command is about, and what the user may do there.
+
+Group resolution (PRODUCT.md, "Groups"): the `group` option if given; else the group whose
+home channel is the current channel; else the user's only group; else ask which.
+Permissions: a group's leaders and co-leaders (from its roster) lead it; anyone with
+Manage Server has leader powers over every group of that server; roster members read and
+act on their own slots; everyone else is an outsider and sees nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.groups.store import (
+    Group,
+    Role,
+    get_group,
+    group_by_name,
+    groups_by_channel,
+    groups_in_guild,
+    groups_of_user,
+    name_key,
+    role_of,
+)
+from bot.kernel.errors import Refusal
+from bot.sessions.store import Session, get_session
+from cogs._common.messages import plain
+
+if TYPE_CHECKING:
+    from bot.app import BalintBot
+
+
+@dataclass(frozen=True)
+class Access:
+    group: Group
+    role: Role | None
+    is_manager: bool
+
+    @property
+    def can_lead(self) -> bool:
+        return self.is_manager or (self.role is not None and self.role.leads)
+
+    @property
+    def can_read(self) -> bool:
+        return self.is_manager or self.role is not None
+
+
+def is_manager(interaction: discord.Interaction[BalintBot], group: Group) -> bool:
+    return (
+        interaction.guild_id is not None
+        and interaction.guild_id == group.guild_id
+        and interaction.permissions.manage_guild
+    )
+
+
+async def resolve_group(interaction: discord.Interaction[BalintBot], option: str | None) -> Group:
+    bot = interaction.client
+    database = bot.database
+    user_id = interaction.user.id
+    guild_id = interaction.guild_id
+    if option is not None and option.strip():
+        text = option.strip()
+        group: Group | None = None
+        if text.isdigit() and guild_id is not None:
+            group = await get_group(database, int(text))
+            if group is not None and group.guild_id != guild_id:
+                group = None
+        if group is None and guild_id is not None:
+            group = await group_by_name(database, guild_id, text)
+        if group is None and guild_id is None:
+            # In a DM only the user's own groups are candidates, from any server.
+            mine = await groups_of_user(database, None, user_id)
+            named = [g for g in mine if name_key(g.name) == name_key(text)]
+            if len(named) > 1:
+                raise Refusal(
+                    f"Several of your groups are called **{plain(text[:60])}**: pick one "
+                    "from the list the `group` option offers."
+                )
+            group = named[0] if named else None
+            if group is None and text.isdigit():
+                group = next((g for g in mine if g.id == int(text)), None)
+        if group is None:
+            raise Refusal(f"I don't know a group called **{plain(text[:60])}** here.")
+        return group
+    if guild_id is not None and interaction.channel_id is not None:
+        here = await groups_by_channel(database, interaction.channel_id)
+        if len(here) == 1:
+            return here[0]
+    mine = await groups_of_user(database, guild_id, user_id)
+    managing = False
+    if not mine and guild_id is not None and interaction.permissions.manage_guild:
+        # Manage Server leads every group of the server without being on its roster.
+        mine, managing = await groups_in_guild(database, guild_id), True
+    if len(mine) == 1:
+        return mine[0]
+    if not mine:
+        where = "in this server" if guild_id is not None else "yet"
+        raise Refusal(
+            f"You are not in any Balint group {where}. A group's leader can add you "
+            "with `/group add`."
+        )
+    names = ", ".join(f"**{plain(g.name)}**" for g in mine)
+    if managing:
+        raise Refusal(
+            f"This server has several groups ({names}): say which with the `group` option."
+        )
+    raise Refusal(f"You are in several groups ({names}): say which with the `group` option.")
+
+
+async def access_to(interaction: discord.Interaction[BalintBot], group: Group) -> Access:
+    role = await role_of(interaction.client.database, group.id, interaction.user.id)
+    return Access(group, role, is_manager(interaction, group))
+
+
+async def require_leader(interaction: discord.Interaction[BalintBot], option: str | None) -> Access:
+    group = await resolve_group(interaction, option)
+    access = await access_to(interaction, group)
+    if not access.can_lead:
+        raise Refusal(
+            f"Only the leaders of **{plain(group.name)}** (or someone with Manage Server) "
+            "can do that."
+        )
+    return access
+
+
+async def require_member(interaction: discord.Interaction[BalintBot], option: str | None) -> Access:
+    group = await resolve_group(interaction, option)
+    access = await access_to(interaction, group)
+    if not access.can_read:
+        raise Refusal(f"Only members of **{plain(group.name)}** can see or do that.")
+    return access
+
+
+async def session_of_group(bot: BalintBot, session_id: int, group: Group) -> Session:
+    session = await get_session(bot.database, session_id)
+    if session is None or session.group_id != group.id:
+        raise Refusal("I can't find that session in this group; pick one from the list.")
+    if session.cancelled:
+        raise Refusal("That session was cancelled.")
+    if session.starts_at <= bot.clock.now():
+        raise Refusal("That session has already started.")
+    return session

@@ -1,0 +1,101 @@
+"""Autocomplete for the `group`, `session` and `timezone` options."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import discord
+from discord import app_commands
+
+from bot.groups.store import Group, groups_in_guild, groups_of_user
+from bot.kernel.errors import Refusal
+from bot.rota.store import my_next_slots
+from bot.sessions.recurrence import format_local_start, suggest_zones
+from bot.sessions.store import upcoming_sessions
+from cogs._common.access import access_to, resolve_group
+
+if TYPE_CHECKING:
+    from bot.app import BalintBot
+
+MAX_CHOICES = 25  # Discord's limit
+CHOICE_NAME_LIMIT = 100  # also Discord's
+
+
+async def group_choices(
+    interaction: discord.Interaction[BalintBot], current: str
+) -> list[app_commands.Choice[str]]:
+    """The user's groups (every group of the server for someone with Manage Server)."""
+    database = interaction.client.database
+    if interaction.guild_id is not None and interaction.permissions.manage_guild:
+        groups = await groups_in_guild(database, interaction.guild_id)
+    else:
+        groups = await groups_of_user(database, interaction.guild_id, interaction.user.id)
+    wanted = current.casefold().strip()
+    return [
+        app_commands.Choice(name=group_label(interaction, group), value=str(group.id))
+        for group in groups
+        if wanted in group.name.casefold()
+    ][:MAX_CHOICES]
+
+
+def group_label(interaction: discord.Interaction[BalintBot], group: Group) -> str:
+    """A group's name; in a DM, with its server's, since groups of several servers can
+    be offered there and two may share a name."""
+    if interaction.guild_id is not None:
+        return group.name[:100]
+    server = interaction.client.get_guild(group.guild_id)
+    suffix = f" ({server.name})" if server is not None else ""
+    return group.name[: 100 - len(suffix)] + suffix
+
+
+async def session_choices(
+    interaction: discord.Interaction[BalintBot], current: str
+) -> list[app_commands.Choice[int]]:
+    """Upcoming sessions of the group the command is about, as local date and time."""
+
+    group_option = getattr(interaction.namespace, "group", None)
+    try:
+        group = await resolve_group(interaction, group_option)
+    except Refusal:
+        return []
+    if not (await access_to(interaction, group)).can_read:
+        return []
+    zone = ZoneInfo(group.timezone)
+    now = interaction.client.clock.now()
+    choices = []
+    for session in await upcoming_sessions(interaction.client.database, group.id, now):
+        label = f"{format_local_start(session.starts_at, zone)} ({group.timezone})"
+        if current.strip() in label:
+            choices.append(app_commands.Choice(name=label[:100], value=session.id))
+    return choices[:MAX_CHOICES]
+
+
+async def my_slot_choices(
+    interaction: discord.Interaction[BalintBot], current: str
+) -> list[app_commands.Choice[int]]:
+    """The user's own upcoming presenting slots in all their groups (of this server, or
+    of every server in a DM), labelled with the group, since the command has no `group`
+    option to narrow it down."""
+    slots = await my_next_slots(
+        interaction.client.database,
+        interaction.user.id,
+        interaction.client.clock.now(),
+        interaction.guild_id,
+    )
+    wanted = current.casefold().strip()
+    choices = []
+    for slot in slots:
+        when = format_local_start(slot.starts_at, ZoneInfo(slot.timezone))
+        # a long group name is shortened rather than the date: the date is the choice
+        suffix = f" — {when} ({slot.timezone})"
+        label = slot.group_name[: CHOICE_NAME_LIMIT - len(suffix)] + suffix
+        if wanted in label.casefold():
+            choices.append(app_commands.Choice(name=label, value=slot.session_id))
+    return choices[:MAX_CHOICES]
+
+
+async def timezone_choices(
+    interaction: discord.Interaction[BalintBot], current: str
+) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=name, value=name) for name in suggest_zones(current)]

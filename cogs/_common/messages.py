@@ -1,0 +1,186 @@
+"""What the bot says and how it says it: answers to interactions (private by default,
+never pinging, split to Discord's limits), user text made safe to show, the phrases
+several commands share, and the one way every command, button and form answers an
+error."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import discord
+from discord import app_commands
+
+from bot.groups.store import Group, PresenterMode
+from bot.kernel.errors import Refusal
+from bot.kernel.logs import log_failure
+
+log = logging.getLogger(__name__)
+
+MESSAGE_LIMIT = 2000
+
+
+def chunk_sections(sections: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Join sections with blank lines into messages of at most `limit` characters.
+
+    A section that fits in one message is never split: it joins the current message or
+    starts the next one. A longer section is split between its lines, its first lines
+    filling up the current message (so a short heading is not left alone). Only a line
+    longer than `limit` is itself cut, after a space where it has one: Discord markup
+    such as ``<t:…:F>`` or ``<@…>`` would show as raw text if cut in two. Blank sections,
+    and blank lines at the start or end of a message, are left out, since Discord
+    refuses an empty message.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be positive, not {limit}")
+    messages = _Messages(limit)
+    for section in sections:
+        if not section.strip():
+            continue
+        if len(section) <= limit:
+            messages.add(section, separator="\n\n")
+            continue
+        separator = "\n\n"
+        for line in section.split("\n"):
+            for piece in _cut_line(line, limit):
+                messages.add(piece, separator=separator)
+                separator = "\n"
+    return messages.finish()
+
+
+class _Messages:
+    """Messages being filled, the last one still open."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.done: list[str] = []
+        self.current = ""
+
+    def add(self, text: str, *, separator: str) -> None:
+        """`text` (at most `limit` long) after `separator` in the current message if it
+        fits there, else at the start of the next one."""
+        if not self.current.strip():
+            self.current = text
+        elif len(self.current) + len(separator) + len(text) <= self.limit:
+            self.current += separator + text
+        else:
+            self._close()
+            self.current = text
+
+    def finish(self) -> list[str]:
+        self._close()
+        return self.done
+
+    def _close(self) -> None:
+        lines = self.current.split("\n")
+        while lines and not lines[-1].strip():
+            lines.pop()
+        while lines and not lines[0].strip():
+            lines.pop(0)
+        if lines:
+            self.done.append("\n".join(lines))
+        self.current = ""
+
+
+def _cut_line(line: str, limit: int) -> Iterator[str]:
+    """`line` in pieces of at most `limit` characters, cut after the last space that
+    allows it (a hard cut at `limit` only for a run of text without spaces)."""
+    while len(line) > limit:
+        cut = line.rfind(" ", 0, limit) + 1 or limit
+        yield line[:cut]
+        line = line[cut:]
+    yield line
+
+
+def plain(text: str) -> str:
+    """User-supplied text made safe to show: markdown escaped, mentions neutralised.
+
+    (Allowed mentions are also restricted on every message; this keeps the text itself
+    from rendering as a ping or as formatting.)
+    """
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
+def presenter_label(group: Group, presenter_id: int | None) -> str:
+    """Who presents, in the group's presenter mode: "presenter: @x", "on deck: @x"."""
+    if presenter_id is None:
+        return "no presenter yet"
+    if group.presenter_mode is PresenterMode.ON_DECK:
+        return f"on deck: <@{presenter_id}>"
+    return f"presenter: <@{presenter_id}>"
+
+
+def minutes(duration: timedelta) -> int:
+    return int(duration.total_seconds() // 60)
+
+
+NO_PINGS = discord.AllowedMentions.none()
+GENERIC_FAILURE = "Something went wrong on my side; nothing was changed. Please try again."
+
+Callback = TypeVar("Callback", bound=Callable[..., Awaitable[None]])
+
+
+async def reply(
+    interaction: discord.Interaction[Any],
+    *sections: str,
+    view: discord.ui.View | None = None,
+    ephemeral: bool = True,
+) -> None:
+    """Send `sections` (joined by blank lines) as the answer, in as many messages as
+    Discord's 2,000-character limit needs; a view goes on the last message."""
+    messages = chunk_sections(sections)
+    for index, content in enumerate(messages):
+        extra: dict[str, Any] = {}
+        if view is not None and index == len(messages) - 1:
+            extra["view"] = view
+        if index == 0 and not interaction.response.is_done():
+            await interaction.response.send_message(
+                content, ephemeral=ephemeral, allowed_mentions=NO_PINGS, **extra
+            )
+        else:
+            await interaction.followup.send(
+                content, ephemeral=ephemeral, allowed_mentions=NO_PINGS, **extra
+            )
+
+
+async def send_ephemeral(interaction: discord.Interaction[Any], message: str) -> None:
+    """Answer privately, whether or not the interaction was answered already."""
+    if interaction.response.is_done():
+        await interaction.followup.send(message, ephemeral=True, allowed_mentions=NO_PINGS)
+    else:
+        await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NO_PINGS)
+
+
+async def answer_error(interaction: discord.Interaction[Any], error: Exception, what: str) -> None:
+    """A `Refusal` (or a bad option) is shown as it is; anything else is logged without
+    its message (it may quote confidential input) and the user gets a generic answer."""
+    original = getattr(error, "original", error)
+    if isinstance(original, Refusal):
+        message = original.message
+    elif isinstance(error, app_commands.CheckFailure | app_commands.TransformerError):
+        message = str(error)
+    else:
+        log_failure(log, what, original)
+        message = GENERIC_FAILURE
+    try:
+        await send_ephemeral(interaction, message)
+    except discord.HTTPException as failure:
+        log.warning("could not tell the user about a failure in %s: HTTP %s", what, failure.status)
+
+
+def guarded(callback: Callback) -> Callback:
+    """For button and form callbacks (`async def callback(self, interaction, ...)`):
+    errors are answered like a command's instead of being logged by discord.py with
+    their message and leaving the user with "This interaction failed"."""
+
+    @functools.wraps(callback)
+    async def wrapper(self: Any, interaction: discord.Interaction[Any], *args: Any) -> None:
+        try:
+            await callback(self, interaction, *args)
+        except Exception as error:
+            await answer_error(interaction, error, type(self).__name__)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,144 @@
+"""Telling people things: by DM, with a content-free mention in the home channel when
+Discord refuses the DM (the member closed DMs from server members)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.groups.store import Group, roster
+from bot.kernel.logs import log_failure
+from bot.rota.rules import SlotChange
+from bot.sessions.recurrence import format_when
+from bot.sessions.store import get_session
+from cogs._common.messages import plain
+
+if TYPE_CHECKING:
+    from bot.app import BalintBot
+
+log = logging.getLogger(__name__)
+
+CANNOT_SEND_TO_USER = 50007
+
+
+def fallback_text(user_id: int, hint: str) -> str:
+    return (
+        f"<@{user_id}>, I have a message for you but could not send it as a direct message. "
+        f"Please allow direct messages from this server's members; {hint}"
+    )
+
+
+def only(user_id: int) -> discord.AllowedMentions:
+    """Allowed mentions that can ping exactly this user and nobody else."""
+    return discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(user_id)])
+
+
+async def send_dm(bot: BalintBot, user_id: int, text: str, **extra: Any) -> None:
+    """A DM through the bot's pacer: opening the DM channel and sending both wait their
+    turn, so a burst (a term's rota, a notice to every leader) stays under Discord's
+    anti-spam limits. Raises discord.Forbidden (50007) when the user's DMs are closed."""
+
+    async def open_and_send() -> None:
+        channel = await bot.create_dm(discord.Object(user_id))
+        await channel.send(text, allowed_mentions=discord.AllowedMentions.none(), **extra)
+
+    await bot.dm_pacer.run(open_and_send)
+
+
+async def tell(
+    bot: BalintBot,
+    group: Group,
+    user_id: int,
+    text: str,
+    *,
+    view: discord.ui.View | None = None,
+    hint: str = "then `/rota me` shows your slots.",
+    fallback_view: discord.ui.View | None = None,
+    nonce: str | None = None,
+) -> bool:
+    """DM `text` to the user; on refusal, mention them in the home channel with nothing
+    private. Returns True if the DM went through. With a `nonce`, a repeat of the same
+    message (a job re-run after a crash) is collapsed by Discord."""
+    try:
+        await send_dm(bot, user_id, text, **_optional(view=view, nonce=nonce))
+        return True
+    except discord.Forbidden as error:
+        if error.code != CANNOT_SEND_TO_USER:
+            raise
+    home = bot.get_partial_messageable(group.channel_id, guild_id=group.guild_id)
+    await home.send(
+        fallback_text(user_id, hint),
+        allowed_mentions=only(user_id),
+        **_optional(view=fallback_view, nonce=nonce),
+    )
+    return False
+
+
+def _optional(**values: Any) -> dict[str, Any]:
+    """discord.py wants optional send() arguments left out rather than passed as None."""
+    return {name: value for name, value in values.items() if value is not None}
+
+
+async def best_effort(what: str, notice: Awaitable[Any]) -> bool:
+    """Send a notice that follows a change already made: a failure is logged (without
+    its message) and does not stop the next notice or undo the change."""
+    try:
+        await notice
+    except Exception as error:
+        log_failure(log, what, error)
+        return False
+    return True
+
+
+async def tell_leaders(
+    bot: BalintBot, group: Group, text: str, *, nonce_for: Callable[[int], str] | None = None
+) -> None:
+    """A leaders' notice: to every leader and co-leader of the group by DM. Where a
+    leader's DMs are closed, the notice goes to the group's leaders' channel (private to
+    the leaders) mentioning them, if one is set; else a content-free mention in the home
+    channel. One leader's failure does not keep the notice from the others."""
+    for entry in await roster(bot.database, group.id):
+        if not entry.role.leads:
+            continue
+        nonce = None if nonce_for is None else nonce_for(entry.user_id)
+        await best_effort("a leaders' notice", _tell_leader(bot, group, entry.user_id, text, nonce))
+
+
+async def _tell_leader(
+    bot: BalintBot, group: Group, user_id: int, text: str, nonce: str | None
+) -> None:
+    extra = _optional(nonce=nonce)
+    try:
+        await send_dm(bot, user_id, text, **extra)
+        return
+    except discord.Forbidden as error:
+        if error.code != CANNOT_SEND_TO_USER:
+            raise
+    if group.leaders_channel_id is not None:
+        leaders = bot.get_partial_messageable(group.leaders_channel_id, guild_id=group.guild_id)
+        await leaders.send(f"<@{user_id}>: {text}", allowed_mentions=only(user_id), **extra)
+        return
+    home = bot.get_partial_messageable(group.channel_id, guild_id=group.guild_id)
+    hint = "until then, a leaders' channel (`/group settings leaders_channel`) can receive them."
+    await home.send(fallback_text(user_id, hint), allowed_mentions=only(user_id), **extra)
+
+
+async def tell_slot_changes(
+    bot: BalintBot, group: Group, changes: Mapping[int, SlotChange], reason: str
+) -> None:
+    """Tell each member whose presenting slots moved what they gained and lost."""
+    for member_id, change in changes.items():
+        lines = [f"Your presenting slots in **{plain(group.name)}** changed ({reason}):"]
+        for label, session_ids in (
+            ("You now present", change.gained),
+            ("You no longer present", change.lost),
+        ):
+            for session_id in sorted(session_ids):
+                session = await get_session(bot.database, session_id)
+                if session is not None:
+                    lines.append(f"- {label} on {format_when(session.starts_at)}")
+        lines.append("See `/rota me` for all your slots.")
+        await best_effort("a slot-change notice", tell(bot, group, member_id, "\n".join(lines)))

@@ -1,0 +1,338 @@
+"""The /rota commands."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import BalintBot
+from bot.groups import audit
+from bot.groups.store import PresenterMode, Role, get_group, role_of
+from bot.kernel.errors import Refusal
+from bot.rota import store as rota_store
+from bot.rota.rules import slot_changes
+from bot.rota.service import regenerate_rota
+from bot.rota.store import my_next_slots, pending_swaps_for
+from bot.sessions import store as session_store
+from bot.sessions.recurrence import SchedulingError, format_when, parse_local_date
+from cogs._common.access import require_leader, require_member, session_of_group
+from cogs._common.audience import Audience
+from cogs._common.autocomplete import group_choices, my_slot_choices, session_choices
+from cogs._common.messages import plain, presenter_label, reply
+from cogs._common.notify import best_effort, tell, tell_slot_changes
+from cogs.rota.swap import swap_view
+
+DEFAULT_SHOW, MAX_SHOW = 6, 25
+
+
+@app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
+class RotaCommands(
+    commands.GroupCog, group_name="rota", group_description="The case-presentation rota"
+):
+    def __init__(self, bot: BalintBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    @app_commands.command(
+        name="show",
+        description="The next sessions and their presenters",
+        extras={"audience": Audience.MEMBER},
+    )
+    @app_commands.describe(
+        group="Which group", count=f"How many sessions (1 to {MAX_SHOW}, default {DEFAULT_SHOW})"
+    )
+    @app_commands.autocomplete(group=group_choices)
+    async def show(
+        self,
+        interaction: discord.Interaction[BalintBot],
+        group: str | None = None,
+        count: app_commands.Range[int, 1, MAX_SHOW] = DEFAULT_SHOW,
+    ) -> None:
+        target = (await require_member(interaction, group)).group
+        upcoming = await session_store.upcoming_sessions(
+            self.bot.database, target.id, self.bot.clock.now(), limit=count
+        )
+        mode = (
+            "Presenters bring a case (assigned mode)."
+            if target.presenter_mode is PresenterMode.ASSIGNED
+            else "On-deck mode: anyone may volunteer at the session; "
+            "the member on deck is the fallback."
+        )
+        lines = [
+            f"- {format_when(s.starts_at)}: {presenter_label(target, s.presenter_id)}"
+            + (" (fixed)" if s.presenter_locked else "")
+            for s in upcoming
+        ]
+        await reply(
+            interaction,
+            f"**{plain(target.name)}**: rota",
+            mode,
+            "\n".join(lines) or "No sessions are planned.",
+        )
+
+    @app_commands.command(
+        name="me",
+        description="When you present next, in every group",
+        extras={"audience": Audience.MEMBER},
+    )
+    async def me(self, interaction: discord.Interaction[BalintBot]) -> None:
+        now = self.bot.clock.now()
+        slots = await my_next_slots(
+            self.bot.database, interaction.user.id, now, interaction.guild_id
+        )
+        next_per_group: dict[int, list[str]] = {}
+        for slot in slots:
+            next_per_group.setdefault(slot.group_id, []).append(
+                f"**{plain(slot.group_name)}**: {format_when(slot.starts_at)}"
+            )
+        lines = [entry for entries in next_per_group.values() for entry in entries]
+        sections = [
+            "**Your presenting slots**",
+            "\n".join(f"- {line}" for line in lines)
+            if lines
+            else "You have no presenting slot planned.",
+        ]
+        waiting = await pending_swaps_for(self.bot.database, interaction.user.id, now)
+        if waiting:
+            sections.append(
+                "**Swap requests waiting for your answer** (the buttons are in my DM to you):\n"
+                + "\n".join(
+                    f"- **{plain(w.group_name)}**: {format_when(w.starts_at)}" for w in waiting
+                )
+            )
+        await reply(interaction, *sections)
+
+    @app_commands.command(
+        name="generate",
+        description="(Re)assign presenters to upcoming sessions (leaders)",
+        extras={"audience": Audience.LEADER},
+    )
+    @app_commands.describe(group="Which group")
+    @app_commands.autocomplete(group=group_choices)
+    async def generate(
+        self, interaction: discord.Interaction[BalintBot], group: str | None = None
+    ) -> None:
+        target = (await require_leader(interaction, group)).group
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        async with self.bot.database.transaction() as connection:
+            await audit.record_change(
+                connection,
+                target,
+                interaction.user.id,
+                "rota generate",
+                "",
+                self.bot.clock.now(),
+            )
+        changes = await regenerate_rota(self.bot.database, target, self.bot.clock.now())
+        await reply(
+            interaction,
+            f"Regenerated the rota of **{plain(target.name)}**: {len(changes)} member(s) had "
+            "their slots changed and are told by DM. Manually assigned sessions were kept.",
+        )
+        await tell_slot_changes(self.bot, target, changes, "the rota was regenerated")
+
+    @app_commands.command(
+        name="assign",
+        description="Choose a session's presenter by hand (leaders)",
+        extras={"audience": Audience.LEADER},
+    )
+    @app_commands.describe(session="Which session", member="Who presents", group="Which group")
+    @app_commands.autocomplete(session=session_choices)
+    @app_commands.autocomplete(group=group_choices)
+    async def assign(
+        self,
+        interaction: discord.Interaction[BalintBot],
+        session: int,
+        member: discord.User,
+        group: str | None = None,
+    ) -> None:
+        target = (await require_leader(interaction, group)).group
+        planned = await session_of_group(self.bot, session, target)
+        role = await role_of(self.bot.database, target.id, member.id)
+        if member.bot or role is None:
+            raise Refusal(f"{member.mention} is not a member of **{plain(target.name)}**.")
+        if role.leads:
+            raise Refusal(
+                f"{member.mention} is a {role}: leaders and co-leaders facilitate "
+                "and do not present."
+            )
+        now = self.bot.clock.now()
+        before = {
+            s.id: s.presenter_id
+            for s in await session_store.upcoming_sessions(self.bot.database, target.id, now)
+        }
+        async with self.bot.database.transaction() as connection:
+            await rota_store.set_presenter(connection, planned.id, member.id, locked=True)
+            await audit.record_change(
+                connection,
+                target,
+                interaction.user.id,
+                "rota assign",
+                f"session {planned.id} to {member.id}",
+                now,
+            )
+        # The rest of the rota is rebalanced around the fixed slot; everyone whose slots
+        # moved (the old and new presenters included) gets one message with all of it.
+        await regenerate_rota(self.bot.database, target, now)
+        after = {
+            s.id: s.presenter_id
+            for s in await session_store.upcoming_sessions(self.bot.database, target.id, now)
+        }
+        await reply(
+            interaction,
+            f"{member.mention} presents on {format_when(planned.starts_at)}; this session is "
+            "now fixed and regeneration will not change it.",
+        )
+        changes = slot_changes(before, after)
+        await tell_slot_changes(self.bot, target, changes, "a leader assigned a session by hand")
+
+    @app_commands.command(
+        name="swap",
+        description="Ask another member to take your presenting slot",
+        extras={"audience": Audience.MEMBER},
+    )
+    @app_commands.describe(session="Your slot", with_="Who you ask")
+    @app_commands.rename(with_="with")
+    @app_commands.autocomplete(session=my_slot_choices)
+    async def swap(
+        self, interaction: discord.Interaction[BalintBot], session: int, with_: discord.User
+    ) -> None:
+        planned_or_none = await session_store.get_session(self.bot.database, session)
+        if planned_or_none is None:
+            raise Refusal("I can't find that session; pick one from the list.")
+        target = await get_group(self.bot.database, planned_or_none.group_id)
+        assert target is not None
+        if await role_of(self.bot.database, target.id, interaction.user.id) is None:
+            raise Refusal("I can't find that session; pick one from the list.")
+        planned = await session_of_group(self.bot, session, target)
+        if planned.presenter_id != interaction.user.id:
+            raise Refusal("You can only offer a slot where you are the presenter.")
+        other_role = await role_of(self.bot.database, target.id, with_.id)
+        if with_.bot or other_role is None:
+            raise Refusal(f"{with_.mention} is not a member of **{plain(target.name)}**.")
+        if with_.id == interaction.user.id:
+            raise Refusal("Choose someone other than yourself.")
+        if other_role is not Role.MEMBER:
+            raise Refusal(f"{with_.mention} is a {other_role} and does not present.")
+        now = self.bot.clock.now()
+        async with self.bot.database.transaction() as connection:
+            swap_id = await rota_store.create_swap(
+                connection, planned.id, interaction.user.id, with_.id, now
+            )
+        await reply(
+            interaction,
+            f"I asked {with_.mention} to take your slot of {format_when(planned.starts_at)}. "
+            "You'll hear when they answer.",
+        )
+        request = (
+            f"<@{interaction.user.id}> asks you to take their presenting slot in "
+            f"**{plain(target.name)}** on {format_when(planned.starts_at)}. If you have an "
+            "upcoming slot of your own, they take it in exchange."
+        )
+        delivered = await best_effort(
+            "a swap request",
+            tell(
+                self.bot,
+                target,
+                with_.id,
+                request,
+                view=swap_view(swap_id),
+                hint="answer with the buttons below (only you can); `/rota me` shows which slot.",
+                fallback_view=swap_view(swap_id),
+            ),
+        )
+        if not delivered:
+            await reply(
+                interaction,
+                f"I could not deliver the request to {with_.mention}; they can still see it "
+                "with `/rota me`, or ask them directly.",
+            )
+
+    @app_commands.command(
+        name="away",
+        description="Tell the group you're away between two dates",
+        extras={"audience": Audience.MEMBER},
+    )
+    @app_commands.describe(
+        from_="First day away, YYYY-MM-DD", to="Last day away, YYYY-MM-DD", group="Which group"
+    )
+    @app_commands.rename(from_="from")
+    @app_commands.autocomplete(group=group_choices)
+    async def away(
+        self,
+        interaction: discord.Interaction[BalintBot],
+        from_: str,
+        to: str,
+        group: str | None = None,
+    ) -> None:
+        access = await require_member(interaction, group)
+        target = access.group
+        if access.role is None:
+            raise Refusal(f"You are not on the roster of **{plain(target.name)}**.")
+        zone = ZoneInfo(target.timezone)
+        try:
+            start = parse_local_date(from_, zone, "`from`")
+            last = parse_local_date(to, zone, "`to`")
+        except SchedulingError as error:
+            raise Refusal(str(error)) from None
+        if last < start:
+            raise Refusal("The last day away is before the first; check the dates.")
+        last_day = last.astimezone(zone).date()
+        if last_day.year > start.year + 5:
+            raise Refusal("That absence is more than five years long; check the dates.")
+        # Away until the end of the last day: the absence ends at the next local midnight.
+        end = parse_local_date((last_day + timedelta(days=1)).isoformat(), zone)
+        now = self.bot.clock.now()
+        if end <= now:
+            raise Refusal("Those dates are in the past.")
+        async with self.bot.database.transaction() as connection:
+            await rota_store.add_absence(connection, target.id, interaction.user.id, start, end)
+            # Fixed slots of this member inside the absence are released to the rota.
+            await rota_store.unlock_slots_between(
+                connection, target.id, interaction.user.id, max(start, now), end
+            )
+        changes = await regenerate_rota(self.bot.database, target, now)
+        await reply(
+            interaction,
+            f"Noted: you are away from {from_} to {to} (inclusive) in "
+            f"**{plain(target.name)}**. Any slot of yours in that time is handed on, and "
+            "whoever takes it is told.",
+        )
+        await tell_slot_changes(self.bot, target, changes, "a member will be away")
+
+    @app_commands.command(
+        name="history",
+        description="Who presented when, and how often",
+        extras={"audience": Audience.MEMBER},
+    )
+    @app_commands.describe(group="Which group")
+    @app_commands.autocomplete(group=group_choices)
+    async def history(
+        self, interaction: discord.Interaction[BalintBot], group: str | None = None
+    ) -> None:
+        target = (await require_member(interaction, group)).group
+        past = await session_store.past_sessions(self.bot.database, target.id, self.bot.clock.now())
+        presented = [s for s in past if s.presenter_id is not None]
+        lines = [f"- {format_when(s.starts_at)}: <@{s.presenter_id}>" for s in presented[-25:]]
+        in_term = Counter(
+            s.presenter_id
+            for s in presented
+            if target.term_start is None or s.starts_at >= target.term_start
+        )
+        ever = Counter(s.presenter_id for s in presented)
+        counts = [
+            f"- <@{member}>: {in_term.get(member, 0)} this term, {total} in all"
+            for member, total in ever.most_common()
+        ]
+        sections = [
+            f"**{plain(target.name)}**: presentations",
+            "\n".join(lines) or "Nobody has presented yet.",
+        ]
+        if counts:
+            sections.append("**Counts**\n" + "\n".join(counts))
+        await reply(interaction, *sections)

@@ -1,0 +1,138 @@
+"""Database: WAL, foreign keys, migrations applied once, newer schemas refused."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.kernel.db import Database, DatabaseError, Migration, bundled_migrations, split_statements
+
+
+async def test_open_sets_wal_and_foreign_keys(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "x.db")
+    try:
+        assert await database.scalar("PRAGMA journal_mode") == "wal"
+        assert await database.scalar("PRAGMA foreign_keys") == 1
+    finally:
+        await database.close()
+
+
+async def test_migrations_apply_once_and_record_the_version(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "x.db")
+    try:
+        latest = bundled_migrations()[-1].version
+        assert await database.migrate() == latest
+        schema_before = await database.fetchall("SELECT name, sql FROM sqlite_master ORDER BY name")
+        assert await database.migrate() == latest
+        schema_after = await database.fetchall("SELECT name, sql FROM sqlite_master ORDER BY name")
+        assert [tuple(row) for row in schema_before] == [tuple(row) for row in schema_after]
+        assert await database.schema_version() == latest
+    finally:
+        await database.close()
+
+
+async def test_failed_migration_leaves_previous_version(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "x.db")
+    good = Migration(1, "0001_a.sql", "CREATE TABLE a (x INTEGER);")
+    bad = Migration(2, "0002_b.sql", "CREATE TABLE b (x INTEGER);\nINSERT INTO nowhere VALUES (1);")
+    try:
+        with pytest.raises(DatabaseError, match=r"0002_b\.sql failed"):
+            await database.migrate([good, bad])
+        assert await database.schema_version() == 1
+        tables = {row["name"] for row in await database.fetchall("SELECT name FROM sqlite_master")}
+        assert "b" not in tables
+    finally:
+        await database.close()
+
+
+async def test_newer_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute("PRAGMA user_version = 999")
+    database = await Database.open(path)
+    try:
+        with pytest.raises(DatabaseError, match="newer version of the bot"):
+            await database.migrate()
+    finally:
+        await database.close()
+
+
+async def test_garbage_file_is_unreadable_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(DatabaseError, match="unreadable"):
+        await Database.open(path)
+
+
+async def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "x.db")
+    try:
+        await database.migrate()
+
+        async def insert_then_fail() -> None:
+            async with database.transaction() as connection:
+                await connection.execute("INSERT INTO meta (key, value) VALUES ('a', 'b')")
+                raise RuntimeError
+
+        with pytest.raises(RuntimeError):
+            await insert_then_fail()
+        assert await database.scalar("SELECT count(*) FROM meta WHERE key = 'a'") == 0
+    finally:
+        await database.close()
+
+
+def test_split_statements_keeps_triggers_whole() -> None:
+    script = """
+    -- a comment
+    CREATE TABLE t (x INTEGER);
+    CREATE TRIGGER tr AFTER INSERT ON t BEGIN
+        UPDATE t SET x = 1;
+    END;
+    """
+    statements = split_statements(script)
+    assert len(statements) == 2
+    assert statements[1].startswith("CREATE TRIGGER")
+    assert statements[1].endswith("END;")
+
+
+async def test_reads_inside_own_transaction_see_its_writes(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "x.db")
+    try:
+        await database.migrate()
+        async with database.transaction() as connection:
+            await connection.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+            assert await database.scalar("SELECT value FROM meta WHERE key = 'k'") == "v"
+    finally:
+        await database.close()
+
+
+async def test_other_tasks_do_not_see_uncommitted_rows(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "x.db")
+    try:
+        await database.migrate()
+        inserted = asyncio.Event()
+        release = asyncio.Event()
+
+        async def writer() -> None:
+            async with database.transaction() as connection:
+                await connection.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+                inserted.set()
+                await release.wait()
+                raise_rollback = True
+                if raise_rollback:
+                    raise LookupError
+
+        task = asyncio.create_task(writer())
+        await inserted.wait()
+        reader = asyncio.create_task(database.scalar("SELECT count(*) FROM meta WHERE key = 'k'"))
+        await asyncio.sleep(0.05)
+        assert not reader.done()  # it waits for the writer's transaction to end
+        release.set()
+        with pytest.raises(LookupError):
+            await task
+        assert await reader == 0
+    finally:
+        await database.close()

@@ -1,0 +1,275 @@
+"""The scheduler path: the database says what is due; each job runs exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.kernel.clock import ManualClock, SystemClock
+from bot.kernel.db import Database
+from bot.kernel.scheduler import LEASE, MAX_ATTEMPTS, Job, JobScheduler, retry_delay
+
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+class Recorder:
+    """A job handler that records what ran and can be told to fail."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.ran: list[str] = []
+        self.failures = failures
+
+    async def __call__(self, job: Job) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("Discord is down")
+        self.ran.append(job.key)
+
+
+async def open_database(path: Path) -> Database:
+    database = await Database.open(path)
+    await database.migrate()
+    return database
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await open_database(tmp_path / "jobs.db")
+    yield database
+    await database.close()
+
+
+async def started(
+    database: Database, clock: ManualClock | SystemClock, handler: Recorder
+) -> JobScheduler:
+    scheduler = JobScheduler(database, clock)
+    scheduler.register("test", handler)
+    await scheduler.start()
+    return scheduler
+
+
+async def settle(scheduler: JobScheduler) -> None:
+    await asyncio.wait_for(scheduler.wait_idle(), 5)
+
+
+async def job_state(database: Database, key: str) -> str:
+    return str(await database.scalar("SELECT state FROM jobs WHERE key = ?", (key,)))
+
+
+async def test_job_runs_when_due_and_only_once(database: Database) -> None:
+    clock, handler = ManualClock(START), Recorder()
+    scheduler = await started(database, clock, handler)
+    await scheduler.schedule("test", "a", START + timedelta(hours=1))
+    await settle(scheduler)
+    assert handler.ran == []
+
+    clock.advance(timedelta(minutes=59))
+    await settle(scheduler)
+    assert handler.ran == []
+
+    clock.advance(timedelta(minutes=1))
+    await settle(scheduler)
+    assert handler.ran == ["a"]
+
+    clock.advance(timedelta(days=1))
+    await settle(scheduler)
+    assert handler.ran == ["a"]
+    assert await job_state(database, "a") == "done"
+    await scheduler.stop()
+
+
+async def test_job_due_while_stopped_runs_once_after_restart(tmp_path: Path) -> None:
+    clock, handler = ManualClock(START), Recorder()
+    database = await open_database(tmp_path / "jobs.db")
+    scheduler = await started(database, clock, handler)
+    await scheduler.schedule("test", "due-while-down", START + timedelta(hours=1))
+    await scheduler.schedule("test", "later", START + timedelta(hours=5))
+    await scheduler.stop()
+    await database.close()
+
+    clock.advance(timedelta(hours=2))  # the bot is down while the job falls due
+    database = await open_database(tmp_path / "jobs.db")
+    scheduler = await started(database, clock, handler)
+    await settle(scheduler)
+    assert handler.ran == ["due-while-down"]
+    await scheduler.stop()
+    await database.close()
+
+    database = await open_database(tmp_path / "jobs.db")  # and a second restart
+    scheduler = await started(database, clock, handler)
+    await settle(scheduler)
+    assert handler.ran == ["due-while-down"]
+    await scheduler.stop()
+    await database.close()
+
+
+async def test_expired_job_is_skipped_not_run(database: Database) -> None:
+    clock, handler = ManualClock(START), Recorder()
+    scheduler = await started(database, clock, handler)
+    await scheduler.schedule(
+        "test", "stale", START + timedelta(hours=1), expires_at=START + timedelta(hours=2)
+    )
+    await scheduler.stop()
+    clock.advance(timedelta(hours=3))
+    scheduler = await started(database, clock, handler)
+    await settle(scheduler)
+    assert handler.ran == []
+    assert await job_state(database, "stale") == "skipped"
+    await scheduler.stop()
+
+
+async def test_failed_job_is_retried_with_backoff_not_lost(database: Database) -> None:
+    clock, handler = ManualClock(START), Recorder(failures=2)
+    scheduler = await started(database, clock, handler)
+    await scheduler.schedule("test", "flaky", START)
+    await settle(scheduler)
+    assert handler.ran == []
+    row = await database.fetchone("SELECT state, attempts, last_error FROM jobs")
+    assert row is not None
+    assert (row["state"], row["attempts"], row["last_error"]) == ("pending", 1, "ConnectionError")
+
+    clock.advance(retry_delay(1))
+    await settle(scheduler)
+    assert handler.ran == []
+    clock.advance(retry_delay(2))
+    await settle(scheduler)
+    assert handler.ran == ["flaky"]
+    assert await job_state(database, "flaky") == "done"
+    await scheduler.stop()
+
+
+async def test_job_failing_every_time_ends_failed_without_its_message(database: Database) -> None:
+    clock, handler = ManualClock(START), Recorder(failures=10**6)
+    scheduler = await started(database, clock, handler)
+    await scheduler.schedule("test", "doomed", START)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        await settle(scheduler)
+        clock.advance(retry_delay(attempt))
+    await settle(scheduler)
+    row = await database.fetchone("SELECT state, attempts, last_error FROM jobs")
+    assert row is not None
+    assert (row["state"], row["attempts"]) == ("failed", MAX_ATTEMPTS)
+    assert "Discord is down" not in str(row["last_error"])
+    await scheduler.stop()
+
+
+async def test_lease_expiry_reclaims_a_job_whose_process_died(database: Database) -> None:
+    clock, handler = ManualClock(START), Recorder()
+    await database.migrate()
+    async with database.transaction() as connection:
+        # What a process that died mid-run leaves behind: running, lease not yet out.
+        await connection.execute(
+            "INSERT INTO jobs (kind, key, due_at, state, attempts, lease_until)"
+            " VALUES ('test', 'orphan', ?, 'running', 1, ?)",
+            (int(START.timestamp()), int((START + LEASE).timestamp())),
+        )
+    scheduler = await started(database, clock, handler)
+    await settle(scheduler)
+    assert handler.ran == []
+    clock.advance(LEASE)
+    await settle(scheduler)
+    assert handler.ran == ["orphan"]
+    await scheduler.stop()
+
+
+async def test_rescheduling_replaces_a_pending_job_and_cancel_removes_it(
+    database: Database,
+) -> None:
+    clock, handler = ManualClock(START), Recorder()
+    scheduler = await started(database, clock, handler)
+    await scheduler.schedule("test", "session:1:a", START + timedelta(hours=1))
+    await scheduler.schedule("test", "session:1:a", START + timedelta(hours=3))
+    await scheduler.schedule("test", "session:2:a", START + timedelta(hours=2))
+    assert await scheduler.cancel("session:2:") == 1
+    clock.advance(timedelta(hours=2))
+    await settle(scheduler)
+    assert handler.ran == []
+    clock.advance(timedelta(hours=1))
+    await settle(scheduler)
+    assert handler.ran == ["session:1:a"]
+    # a done job is not re-queued by scheduling its key again
+    await scheduler.schedule("test", "session:1:a", START + timedelta(hours=4))
+    clock.advance(timedelta(hours=2))
+    await settle(scheduler)
+    assert handler.ran == ["session:1:a"]
+    await scheduler.stop()
+
+
+async def test_two_processes_on_one_database_run_a_job_once(tmp_path: Path) -> None:
+    clock = ManualClock(START)
+    first_db = await open_database(tmp_path / "jobs.db")
+    second_db = await open_database(tmp_path / "jobs.db")
+    first_handler, second_handler = Recorder(), Recorder()
+    first = await started(first_db, clock, first_handler)
+    second = await started(second_db, clock, second_handler)
+    for index in range(20):
+        await first.schedule("test", f"job-{index}", START + timedelta(minutes=index))
+    clock.advance(timedelta(hours=1))
+    await asyncio.gather(first.run_due(), second.run_due())
+    await settle(first)
+    await settle(second)
+    ran = first_handler.ran + second_handler.ran
+    assert sorted(ran) == sorted(f"job-{index}" for index in range(20))
+    assert len(ran) == len(set(ran))
+    for scheduler in (first, second):
+        await scheduler.stop()
+    await first_db.close()
+    await second_db.close()
+
+
+async def test_real_timer_wakes_the_bot_without_being_poked(database: Database) -> None:
+    handler = Recorder()
+    clock = SystemClock()
+    scheduler = await started(database, clock, handler)
+    await scheduler.schedule("test", "soon", clock.now() + timedelta(milliseconds=300))
+    await asyncio.sleep(0)  # the immediate wake finds nothing due yet
+    for _ in range(100):
+        if handler.ran:
+            break
+        await asyncio.sleep(0.05)
+    assert handler.ran == ["soon"]
+    await scheduler.stop()
+
+
+async def test_unknown_job_kind_is_marked_failed(database: Database) -> None:
+    clock = ManualClock(START)
+    scheduler = JobScheduler(database, clock)
+    await scheduler.start()
+    await scheduler.schedule("nobody-handles-this", "x", START)
+    await settle(scheduler)
+    assert await job_state(database, "x") == "failed"
+    await scheduler.stop()
+
+
+async def test_a_database_failure_in_a_wake_does_not_stop_the_timer(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock, handler = ManualClock(START), Recorder()
+    scheduler = await started(database, clock, handler)
+    await scheduler.schedule("test", "after-the-outage", START + timedelta(hours=1))
+    await settle(scheduler)
+    real_claim = JobScheduler._claim_next
+    locked = True
+
+    async def claim_unless_locked(self: JobScheduler) -> Job | None:
+        if locked:
+            raise sqlite3.OperationalError("database is locked")
+        return await real_claim(self)
+
+    monkeypatch.setattr(JobScheduler, "_claim_next", claim_unless_locked)
+    monkeypatch.setattr("bot.kernel.scheduler.WAKE_RETRY", timedelta(milliseconds=50))
+    clock.advance(timedelta(hours=1))  # due now, but every wake fails
+    await asyncio.sleep(0.2)
+    assert handler.ran == []
+    locked = False  # the database recovers; nothing pokes the scheduler
+    for _ in range(100):
+        if handler.ran:
+            break
+        await asyncio.sleep(0.02)
+    assert handler.ran == ["after-the-outage"]
+    await scheduler.stop()
