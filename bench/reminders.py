@@ -22,9 +22,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.clock import SystemClock, to_unix
-from bot.db import Database
-from bot.scheduler import Job, JobScheduler
+from bot.kernel.clock import SystemClock, to_unix
+from bot.kernel.db import Database
+from bot.kernel.scheduler import Job, JobScheduler
 
 GROUPS = 1_000
 REMINDERS = 50_000
