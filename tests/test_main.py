@@ -15,6 +15,9 @@ from bot.kernel.config import encode_key
 TOKEN = "MTA5ODc2NTQzMjEwOTg3NjU0.GhIjKl.abcdefghijklmnopqrstuvwxyz0123456789AB"
 
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
 def run_bot(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {
         k: v
@@ -23,6 +26,10 @@ def run_bot(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
         not in {"DISCORD_TOKEN", "ENCRYPTION_KEY", "DATABASE_PATH", "DEV_GUILD_ID", "LOG_LEVEL"}
     }
     clean.update(env)
+    # The project runs from its checkout (it is not installed): the child finds it here.
+    clean["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(PROJECT_ROOT), clean.get("PYTHONPATH")])
+    )
     return subprocess.run(
         [sys.executable, "-m", "bot"],
         cwd=tmp_path,  # no .env there
