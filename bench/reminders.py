@@ -37,8 +37,8 @@ async def seed(path: Path, groups: int, reminders: int) -> None:
     await database.migrate()
     now = datetime.now(UTC)
     sessions_per_group = -(-reminders // (3 * groups)) if groups else 0  # rounded up
-    async with database.transaction() as connection:
-        await connection.executemany(
+    async with database.transaction() as tx:
+        await tx.executemany(
             "INSERT INTO groups (id, guild_id, name, name_key, channel_id, timezone, created_at)"
             " VALUES (?, 1, ?, ?, ?, 'Europe/London', 0)",
             [(g, f"group {g}", f"group {g}", 10_000 + g) for g in range(1, groups + 1)],
@@ -60,7 +60,7 @@ async def seed(path: Path, groups: int, reminders: int) -> None:
                             to_unix(start),
                         )
                     )
-        await connection.executemany(
+        await tx.executemany(
             "INSERT INTO jobs (kind, key, due_at, expires_at) VALUES (?, ?, ?, ?)", jobs
         )
     await database.close()
@@ -102,8 +102,8 @@ async def burst_lateness(path: Path, burst: int) -> list[float]:
 
     scheduler.register("bench.burst", record)
     due = datetime.fromtimestamp(int(time.time()) + 2, UTC)  # a whole second, soon
-    async with database.transaction() as connection:
-        await connection.executemany(
+    async with database.transaction() as tx:
+        await tx.executemany(
             "INSERT INTO jobs (kind, key, due_at) VALUES ('bench.burst', ?, ?)",
             [(f"burst:{due.timestamp():.0f}:{index}", to_unix(due)) for index in range(burst)],
         )

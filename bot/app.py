@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import pkgutil
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-import cogs
+from bot.capabilities import RECONCILERS
 from bot.kernel.clock import Clock, SystemClock
 from bot.kernel.config import Settings
 from bot.kernel.crypto import Cipher, verify_key
@@ -56,13 +55,8 @@ def invite_url(application_id: int) -> str:
     )
 
 
-def extension_names() -> list[str]:
-    """Every module in `cogs/` is an extension (one per capability)."""
-    return sorted(
-        f"cogs.{module.name}"
-        for module in pkgutil.iter_modules(cogs.__path__)
-        if not module.name.startswith("_")
-    )
+# One extension per capability's Discord side; `cogs._common` is shared code, not one.
+EXTENSIONS = ("cogs.groups", "cogs.meta", "cogs.reminders", "cogs.rota", "cogs.sessions")
 
 
 class BalintTree(app_commands.CommandTree["BalintBot"]):
@@ -142,7 +136,7 @@ class BalintBot(commands.Bot):
         before logging in, so a database problem is reported without contacting Discord."""
         if self._database is not None:
             return
-        database = await Database.open(self.settings.database_path)
+        database = await Database.open(self.settings.database_path, reconcilers=RECONCILERS)
         try:
             await database.migrate()
             await verify_key(database, self.cipher)
@@ -156,7 +150,7 @@ class BalintBot(commands.Bot):
         assert self._database is not None
         self._scheduler = JobScheduler(self._database, self.clock)
         # Extensions register their job handlers, persistent views and commands here.
-        for name in extension_names():
+        for name in EXTENSIONS:
             await self.load_extension(name)
         await self._scheduler.start()
         await self.sync_commands()
@@ -179,8 +173,8 @@ class BalintBot(commands.Bot):
             log.info("application commands unchanged; not syncing")
             return
         synced = await self.tree.sync(guild=guild)
-        async with self.database.transaction() as connection:
-            await connection.execute(
+        async with self.database.transaction() as tx:
+            await tx.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (meta_key, digest),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -13,60 +12,23 @@ from discord.ext import commands
 
 from bot.app import BalintBot
 from bot.groups import audit
-from bot.groups.store import (
-    MAX_GROUP_NAME,
-    RECOMMENDED_MAX_MEMBERS,
-    DuplicateGroupName,
-    Group,
-    PresenterMode,
-    Role,
-    create_group,
-    delete_group,
-    delete_guild_data,
-    get_group,
-    guilds_with_data,
-    put_member,
-    remove_member,
-    roster,
-    update_settings,
-)
+from bot.groups import service as group_service
+from bot.groups.rules import MAX_GROUP_NAME, RECOMMENDED_MAX_MEMBERS, Group, PresenterMode, Role
+from bot.groups.store import get_group, guilds_with_data, roster
 from bot.kernel.clock import to_unix
 from bot.kernel.errors import Refusal
-from bot.reminders.jobs import write_reminders
-from bot.rota.rules import SlotChange
-from bot.rota.service import regenerate_rota
-from bot.rota.store import release_slots
-from bot.sessions.recurrence import (
-    InvalidTimeZone,
-    SchedulingError,
-    discord_timestamp,
-    format_when,
-    parse_local_date,
-    parse_zone,
-)
+from bot.sessions.recurrence import discord_timestamp, format_when, parse_local_date
 from bot.sessions.store import upcoming_sessions
 from cogs._common.access import require_leader, require_member, resolve_group
 from cogs._common.audience import Audience
 from cogs._common.autocomplete import group_choices, timezone_choices
 from cogs._common.events import forget_events, mirror_sessions
 from cogs._common.messages import answer_error, plain, reply
-from cogs._common.notify import tell_slot_changes
+from cogs._common.notify import deliver
 
 log = logging.getLogger(__name__)
 
 MAX_OFFSET_HOURS = 14 * 24
-REMINDER_SETTINGS = frozenset({"remind_channel_min", "remind_presenter_min", "remind_leaders_min"})
-
-
-def zone_or_refusal(name: str) -> ZoneInfo:
-    try:
-        return parse_zone(name)
-    except InvalidTimeZone as error:
-        hint = ", ".join(f"`{s}`" for s in error.suggestions) or "`Europe/London`"
-        raise Refusal(
-            f"**{plain(name[:60])}** is not a time zone I know. Did you mean {hint}? "
-            "Time zones are written like `Europe/London` or `America/New_York`."
-        ) from None
 
 
 def member_or_refusal(user: discord.User | discord.Member) -> discord.Member:
@@ -144,22 +106,13 @@ class ConfirmDelete(discord.ui.View):
             return
         # Cancelling the server Events takes a few requests: acknowledge within 3 s.
         await interaction.response.defer()
-        async with self.bot.database.transaction() as connection:
-            # Stop mirroring first, so a mirror run waiting its turn adds nothing back.
-            await update_settings(connection, group.id, {"mirror_events": 0})
+        # Stop mirroring first, so a mirror run waiting its turn adds nothing back.
+        await group_service.stop_showing_events(self.bot.database, group.id)
         # Always: events left over from an earlier failed cancellation are on record too.
         problem = await forget_events(self.bot, group)
-        async with self.bot.database.transaction() as connection:
-            await delete_group(connection, group.id)
-            await audit.record(
-                connection,
-                guild_id=group.guild_id,
-                group_id=None,
-                actor_id=interaction.user.id,
-                action="group delete",
-                detail=group.name,
-                at=self.bot.clock.now(),
-            )
+        await group_service.delete_group(
+            self.bot.database, group, interaction.user.id, self.bot.clock.now()
+        )
         await interaction.edit_original_response(
             content=f"Deleted **{plain(group.name)}** and all its data.", view=None
         )
@@ -180,23 +133,6 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
         self.bot = bot
         super().__init__()
 
-    async def _audit(
-        self, interaction: discord.Interaction[BalintBot], group: Group, action: str, detail: str
-    ) -> None:
-        async with self.bot.database.transaction() as connection:
-            await audit.record_change(
-                connection, group, interaction.user.id, action, detail, self.bot.clock.now()
-            )
-
-    async def _regenerate(
-        self, group: Group, *, extra_old: Mapping[int, int | None] | None = None
-    ) -> dict[int, SlotChange]:
-        """Re-run the rota after a change; called before replying, so the reply (and any
-        command right after it) sees the new rota. Telling people comes after the reply."""
-        return await regenerate_rota(
-            self.bot.database, group, self.bot.clock.now(), extra_old=extra_old
-        )
-
     @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         """The bot left the server or was removed: that server's data is deleted."""
@@ -211,8 +147,7 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
             await self._forget_server(guild_id)
 
     async def _forget_server(self, guild_id: int) -> None:
-        async with self.bot.database.transaction() as connection:
-            removed = await delete_guild_data(connection, guild_id)
+        removed = await group_service.forget_server(self.bot.database, guild_id)
         log.info("not in server %s any more: deleted %d group(s) and its data", guild_id, removed)
 
     @app_commands.command(
@@ -241,39 +176,20 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
         assert interaction.guild_id is not None
         if not interaction.permissions.manage_guild:
             raise Refusal("Creating a group needs the Manage Server permission.")
-        clean_name = " ".join(name.split())
-        if not clean_name:
-            raise Refusal("A group needs a name.")
-        zone = zone_or_refusal(timezone)
         first_leader = member_or_refusal(leader or interaction.user)
-        now = self.bot.clock.now()
-        try:
-            async with self.bot.database.transaction() as connection:
-                group_id = await create_group(
-                    connection,
-                    guild_id=interaction.guild_id,
-                    name=clean_name,
-                    channel_id=channel.id,
-                    timezone=zone.key,
-                    leader_id=first_leader.id,
-                    now=now,
-                )
-                await audit.record(
-                    connection,
-                    guild_id=interaction.guild_id,
-                    group_id=group_id,
-                    actor_id=interaction.user.id,
-                    action="group create",
-                    detail=f"{clean_name} in #{channel.id}, {zone.key}, leader {first_leader.id}",
-                    at=now,
-                )
-        except DuplicateGroupName:
-            raise Refusal(
-                f"This server already has a group called **{plain(clean_name)}**."
-            ) from None
+        created = await group_service.create_group(
+            self.bot.database,
+            guild_id=interaction.guild_id,
+            name=name,
+            channel_id=channel.id,
+            timezone=timezone,
+            leader_id=first_leader.id,
+            actor_id=interaction.user.id,
+            now=self.bot.clock.now(),
+        )
         await interaction.response.send_message(
-            f"Created **{plain(clean_name)}**: home channel {channel.mention}, time zone "
-            f"`{zone.key}`, leader {first_leader.mention}.\n"
+            f"Created **{plain(created.name)}**: home channel {channel.mention}, time zone "
+            f"`{created.timezone}`, leader {first_leader.mention}.\n"
             "Next: add members with `/group add`, then plan sessions with `/session schedule`.",
         )
 
@@ -295,48 +211,27 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
     ) -> None:
         access = await require_leader(interaction, group)
         target = member_or_refusal(member)
-        new_role = Role(role)
-        now = self.bot.clock.now()
-        async with self.bot.database.transaction() as connection:
-            entries = await roster(self.bot.database, access.group.id)
-            previous = next((e.role for e in entries if e.user_id == target.id), None)
-            if previous is new_role:
-                raise Refusal(
-                    f"{target.mention} is already a {new_role} of **{plain(access.group.name)}**."
-                )
-            if previous is Role.LEADER and sum(e.role is Role.LEADER for e in entries) == 1:
-                raise Refusal("A group needs at least one leader: make someone else leader first.")
-            await put_member(connection, access.group.id, target.id, new_role, now)
-            lost: dict[int, int | None] = {}
-            if new_role.leads and previous is Role.MEMBER:
-                # Leaders and co-leaders facilitate and do not present: a promoted member's
-                # slots, fixed ones included, go back to the rota.
-                lost = await release_slots(
-                    connection, self.bot.database, access.group.id, target.id, now
-                )
-            await audit.record_change(
-                connection,
-                access.group,
-                interaction.user.id,
-                "roster add" if previous is None else "roster role",
-                f"{target.id} as {new_role}",
-                now,
-            )
-        size = len(entries) + (previous is None)
-        text = (
-            f"Added {target.mention} to **{plain(access.group.name)}** as {new_role}."
-            if previous is None
-            else f"{target.mention} is now a {new_role} of **{plain(access.group.name)}**"
-            f" (was {previous})."
+        change = await group_service.put_on_roster(
+            self.bot.database,
+            access.group,
+            target.id,
+            Role(role),
+            interaction.user.id,
+            self.bot.clock.now(),
         )
-        if size > RECOMMENDED_MAX_MEMBERS:
+        name = plain(access.group.name)
+        text = (
+            f"Added {target.mention} to **{name}** as {change.role}."
+            if change.previous is None
+            else f"{target.mention} is now a {change.role} of **{name}** (was {change.previous})."
+        )
+        if change.size > RECOMMENDED_MAX_MEMBERS:
             text += (
-                f"\nNote: the group now has {size} people; Balint groups work best with 6 to "
-                f"{RECOMMENDED_MAX_MEMBERS}."
+                f"\nNote: the group now has {change.size} people; Balint groups work best "
+                f"with 6 to {RECOMMENDED_MAX_MEMBERS}."
             )
-        changes = await self._regenerate(access.group, extra_old=lost)
         await reply(interaction, text)
-        await tell_slot_changes(self.bot, access.group, changes, "the group's roster changed")
+        await deliver(self.bot, access.group, change.notices, "the group's roster changed")
 
     @app_commands.command(
         name="remove",
@@ -352,28 +247,11 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
         group: str | None = None,
     ) -> None:
         access = await require_leader(interaction, group)
-        now = self.bot.clock.now()
-        async with self.bot.database.transaction() as connection:
-            entries = await roster(self.bot.database, access.group.id)
-            previous = next((e.role for e in entries if e.user_id == member.id), None)
-            if previous is None:
-                raise Refusal(f"{member.mention} is not in **{plain(access.group.name)}**.")
-            if previous is Role.LEADER and sum(e.role is Role.LEADER for e in entries) == 1:
-                raise Refusal("A group needs at least one leader: make someone else leader first.")
-            await remove_member(connection, access.group.id, member.id)
-            # Their upcoming slots go back to the rota; they are told which ones they lost.
-            lost = await release_slots(
-                connection, self.bot.database, access.group.id, member.id, now
-            )
-            await audit.record_change(
-                connection, access.group, interaction.user.id, "roster remove", str(member.id), now
-            )
-        changes = await self._regenerate(access.group, extra_old=lost)
-        await reply(
-            interaction,
-            f"Removed {member.mention} from **{plain(access.group.name)}**.",
+        change = await group_service.remove_from_roster(
+            self.bot.database, access.group, member.id, interaction.user.id, self.bot.clock.now()
         )
-        await tell_slot_changes(self.bot, access.group, changes, "a member left the group")
+        await reply(interaction, f"Removed {member.mention} from **{plain(access.group.name)}**.")
+        await deliver(self.bot, access.group, change.notices, "a member left the group")
 
     @app_commands.command(
         name="show",
@@ -469,12 +347,9 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
         if scheduled_events is not None:
             changes["mirror_events"] = int(scheduled_events)
         if term_start is not None:
-            try:
-                first_day = parse_local_date(
-                    term_start, ZoneInfo(access.group.timezone), "`term_start`"
-                )
-            except SchedulingError as error:
-                raise Refusal(str(error)) from None
+            first_day = parse_local_date(
+                term_start, ZoneInfo(access.group.timezone), "`term_start`"
+            )
             changes["term_start"] = to_unix(first_day)
         if not changes:
             await reply(
@@ -483,27 +358,10 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
                 + "\n".join(describe_group(access.group)),
             )
             return
-        now = self.bot.clock.now()
-        async with self.bot.database.transaction() as connection:
-            await update_settings(connection, access.group.id, changes)
-            await audit.record_change(
-                connection,
-                access.group,
-                interaction.user.id,
-                "settings",
-                ", ".join(f"{k}={v}" for k, v in sorted(changes.items())),
-                now,
-            )
-            updated = await get_group(self.bot.database, access.group.id)
-            assert updated is not None
-            if changes.keys() & {
-                "remind_channel_min",
-                "remind_presenter_min",
-                "remind_leaders_min",
-            }:
-                await write_reminders(connection, self.bot.database, updated, now)
-        self.bot.scheduler.rearm()
-        moved = await self._regenerate(updated) if "term_start" in changes else {}
+        outcome = await group_service.change_settings(
+            self.bot.database, access.group, changes, interaction.user.id, self.bot.clock.now()
+        )
+        updated = outcome.group
         await reply(
             interaction,
             f"Updated **{plain(updated.name)}**:\n" + "\n".join(describe_group(updated)),
@@ -514,7 +372,7 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
             problem = await sync(self.bot, updated)
             if problem:
                 await interaction.followup.send(problem, ephemeral=True)
-        await tell_slot_changes(self.bot, updated, moved, "the term start changed")
+        await deliver(self.bot, updated, outcome.notices, "the term start changed")
 
     @app_commands.command(
         name="delete",

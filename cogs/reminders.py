@@ -17,16 +17,18 @@ from discord.ext import commands
 
 from bot.app import BalintBot
 from bot.cases.store import has_submitted_or_flagged
-from bot.groups.store import Group, PresenterMode, get_group, role_of
+from bot.groups.rules import Group, PresenterMode
+from bot.groups.store import get_group
 from bot.kernel.scheduler import Job
 from bot.reminders import store as reminder_store
-from bot.reminders.jobs import JOB_KIND, retire_reminder_messages
+from bot.reminders.jobs import JOB_KIND
 from bot.reminders.rules import ReminderKind, reminder_nonce
 from bot.rota.service import next_candidate
+from bot.sessions import service as session_service
 from bot.sessions import store as session_store
 from bot.sessions.recurrence import format_when
 from cogs._common.messages import NO_PINGS, guarded, minutes, plain, presenter_label
-from cogs._common.notify import tell, tell_leaders
+from cogs._common.notify import retire_reminder_messages, tell, tell_leaders
 
 
 def presenter_line(group: Group, presenter_id: int | None) -> str:
@@ -85,31 +87,15 @@ class RsvpButton(
     @guarded
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         bot: BalintBot = interaction.client
-        session = await session_store.get_session(bot.database, self.session_id)
-        group = None if session is None else await get_group(bot.database, session.group_id)
-        if session is None or group is None or session.cancelled:
-            await interaction.response.send_message("This session was cancelled.", ephemeral=True)
-            return
-        if await role_of(bot.database, group.id, interaction.user.id) is None:
-            await interaction.response.send_message(
-                f"Only members of **{plain(group.name)}** can answer.",
-                ephemeral=True,
-                allowed_mentions=NO_PINGS,
-            )
-            return
-        now = bot.clock.now()
-        if session.starts_at <= now:
-            await interaction.response.send_message(
-                "This session has started; answers are closed.", ephemeral=True
-            )
-            return
-        async with bot.database.transaction() as connection:
-            previous = await session_store.set_rsvp(
-                connection, session.id, interaction.user.id, attending=self.attending
-            )
-        attending, absent = (await session_store.rsvp_counts(bot.database, [session.id]))[
-            session.id
-        ]
+        answered = await session_service.answer_rsvp(
+            bot.database,
+            self.session_id,
+            interaction.user.id,
+            attending=self.attending,
+            now=bot.clock.now(),
+        )
+        group, session, previous = answered.group, answered.session, answered.previous
+        attending, absent = answered.attending, answered.absent
         await interaction.response.edit_message(
             content=channel_reminder_text(group, session, attending, absent),
             allowed_mentions=NO_PINGS,
@@ -173,10 +159,10 @@ class Reminders(commands.Cog):
             nonce=reminder_nonce(job.id),
             allowed_mentions=NO_PINGS,
         )
-        async with self.bot.database.transaction() as connection:
+        async with self.bot.database.transaction() as tx:
             # The session may have been cancelled or moved while this was being sent;
             # that change retired the reminders it knew of, so this one retires itself.
-            now_planned = await session_store.get_session(self.bot.database, session.id)
+            now_planned = await session_store.get_session(tx, session.id)
             still_valid = (
                 now_planned is not None
                 and not now_planned.cancelled
@@ -184,7 +170,7 @@ class Reminders(commands.Cog):
             )
             if still_valid:
                 await reminder_store.record_reminder_message(
-                    connection, session.id, group.channel_id, message.id
+                    tx, session.id, group.channel_id, message.id, session.starts_at
                 )
         if not still_valid:
             await retire_reminder_messages(

@@ -5,38 +5,25 @@ from __future__ import annotations
 import io
 import re
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.app import BalintBot
-from bot.groups import audit
-from bot.groups.store import Group, get_group
-from bot.kernel.errors import Refusal
-from bot.reminders import store as reminder_store
-from bot.reminders.jobs import drop_reminders, retire_reminder_messages, write_reminders
-from bot.rota.service import regenerate_rota
+from bot.groups.rules import Group
+from bot.groups.store import get_group
+from bot.rota.service import slot_changes_in
+from bot.sessions import service as session_service
 from bot.sessions import store as session_store
 from bot.sessions.calendar import session_calendar
-from bot.sessions.recurrence import (
-    MAX_COUNT,
-    MIN_COUNT,
-    Repeat,
-    SchedulingError,
-    ensure_start_in_future,
-    format_when,
-    parse_local_start,
-    plan_series,
-    validate_duration,
-)
-from cogs._common.access import require_leader, require_member, session_of_group
+from bot.sessions.recurrence import format_when
+from cogs._common.access import require_leader, require_member
 from cogs._common.audience import Audience
 from cogs._common.autocomplete import group_choices, session_choices
 from cogs._common.events import cancel_event, mirror_sessions
 from cogs._common.messages import NO_PINGS, minutes, plain, presenter_label, reply
-from cogs._common.notify import best_effort, tell, tell_slot_changes
+from cogs._common.notify import best_effort, deliver, tell
 
 
 def calendar_filename(group_name: str) -> str:
@@ -72,34 +59,18 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
         count: int,
         group: str | None = None,
     ) -> None:
-        access = await require_leader(interaction, group)
-        target = access.group
-        zone = ZoneInfo(target.timezone)
-        now = self.bot.clock.now()
-        if not MIN_COUNT <= count <= MAX_COUNT:
-            raise Refusal(f"`count` must be from {MIN_COUNT} to {MAX_COUNT}, not {count}.")
-        try:
-            length = validate_duration(duration)
-            first = parse_local_start(start, zone)
-            ensure_start_in_future(first, now)
-            starts = plan_series(first, zone, Repeat(repeat), count)
-        except SchedulingError as error:
-            raise Refusal(str(error)) from None
-        async with self.bot.database.transaction() as connection:
-            await session_store.add_sessions(connection, target.id, starts, length, now)
-            await audit.record_change(
-                connection,
-                target,
-                interaction.user.id,
-                "session schedule",
-                f"{count} x {repeat} from {start} ({target.timezone}), {duration} min",
-                now,
-            )
-            await write_reminders(connection, self.bot.database, target, now)
-        self.bot.scheduler.rearm()
-        # Everything the reply describes is stored before replying; telling people by DM
-        # (slow, paced) comes after.
-        changes = await regenerate_rota(self.bot.database, target, now)
+        target = (await require_leader(interaction, group)).group
+        planned = await session_service.plan_sessions(
+            self.bot.database,
+            target,
+            start=start,
+            duration=duration,
+            repeat=repeat,
+            count=count,
+            actor_id=interaction.user.id,
+            now=self.bot.clock.now(),
+        )
+        starts = planned.starts
         plural = "s" if count > 1 else ""
         lines = [f"- {format_when(when)}" for when in starts]
         await reply(
@@ -110,7 +81,7 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
             "Presenters are assigned by the rota; see `/rota show`.",
         )
         await self._mirror(interaction, target)
-        await tell_slot_changes(self.bot, target, changes, "new sessions were planned")
+        await deliver(self.bot, target, planned.notices, "new sessions were planned")
 
     @app_commands.command(
         name="list",
@@ -152,39 +123,18 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
     async def cancel(
         self, interaction: discord.Interaction[BalintBot], session: int, group: str | None = None
     ) -> None:
-        access = await require_leader(interaction, group)
-        target = access.group
-        planned = await session_of_group(self.bot, session, target)
-        now = self.bot.clock.now()
-        async with self.bot.database.transaction() as connection:
-            await session_store.cancel_session(connection, planned.id)
-            await audit.record_change(
-                connection,
-                target,
-                interaction.user.id,
-                "session cancel",
-                f"session {planned.id} at {planned.starts_at.isoformat()}",
-                now,
-            )
-            await drop_reminders(connection, target.id, planned.id)
-            posted = await reminder_store.take_reminder_messages(
-                connection, self.bot.database, planned.id
-            )
-        self.bot.scheduler.rearm()
-        lost = {planned.id: planned.presenter_id} if planned.presenter_id else {}
-        changes = await regenerate_rota(self.bot.database, target, now, extra_old=lost)
-        when = format_when(planned.starts_at)
+        target = (await require_leader(interaction, group)).group
+        cancelled = await session_service.cancel_session(
+            self.bot.database, target, session, interaction.user.id, self.bot.clock.now()
+        )
+        when = format_when(cancelled.session.starts_at)
         await reply(interaction, f"Cancelled the session of {when}.")
         notice = self._announce(target, f"The session of {when} is cancelled.")
         await best_effort("a cancellation notice", notice)
-        retired = retire_reminder_messages(
-            self.bot, posted, f"**{plain(target.name)}**: the session of {when} was cancelled."
-        )
-        await best_effort("retiring reminders", retired)
-        problem = await cancel_event(self.bot, target, planned)
+        await deliver(self.bot, target, cancelled.notices, "a session was cancelled")
+        problem = await cancel_event(self.bot, target, cancelled.session)
         if problem:
             await interaction.followup.send(problem, ephemeral=True)
-        await tell_slot_changes(self.bot, target, changes, "a session was cancelled")
 
     @app_commands.command(
         name="move", description="Move one session (leaders)", extras={"audience": Audience.LEADER}
@@ -203,53 +153,26 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
         start: str,
         group: str | None = None,
     ) -> None:
-        access = await require_leader(interaction, group)
-        target = access.group
-        planned = await session_of_group(self.bot, session, target)
-        now = self.bot.clock.now()
-        try:
-            new_start = parse_local_start(start, ZoneInfo(target.timezone))
-            ensure_start_in_future(new_start, now)
-        except SchedulingError as error:
-            raise Refusal(str(error)) from None
-        async with self.bot.database.transaction() as connection:
-            await session_store.move_session(connection, planned.id, new_start)
-            await audit.record_change(
-                connection,
-                target,
-                interaction.user.id,
-                "session move",
-                f"session {planned.id} to {new_start.isoformat()}",
-                now,
-            )
-            # The reminders posted for the old time are retired below; the new time's
-            # replace the pending ones (sent at once if already due).
-            posted = await reminder_store.take_reminder_messages(
-                connection, self.bot.database, planned.id
-            )
-            await write_reminders(connection, self.bot.database, target, now)
-        self.bot.scheduler.rearm()
-        changes = await regenerate_rota(self.bot.database, target, now)
-        moved = f"from {format_when(planned.starts_at)} to {format_when(new_start)}"
-        await reply(interaction, f"Moved the session {moved}.")
-        notice = self._announce(target, f"A session moved {moved}.")
-        await best_effort("a move notice", notice)
-        retired = retire_reminder_messages(
-            self.bot,
-            posted,
-            f"**{plain(target.name)}**: this session moved {moved}. A new reminder will ask again.",
+        target = (await require_leader(interaction, group)).group
+        moved = await session_service.move_session(
+            self.bot.database, target, session, start, interaction.user.id, self.bot.clock.now()
         )
-        await best_effort("retiring reminders", retired)
+        old = moved.session
+        span = f"from {format_when(old.starts_at)} to {format_when(moved.new_start)}"
+        await reply(interaction, f"Moved the session {span}.")
+        notice = self._announce(target, f"A session moved {span}.")
+        await best_effort("a move notice", notice)
         await self._mirror(interaction, target)
-        if planned.presenter_id is not None and planned.presenter_id not in changes:
+        changed = slot_changes_in(moved.notices, target.id)
+        if old.presenter_id is not None and old.presenter_id not in changed:
             told = tell(
                 self.bot,
                 target,
-                planned.presenter_id,
-                f"The session of **{plain(target.name)}** where you present moved {moved}.",
+                old.presenter_id,
+                f"The session of **{plain(target.name)}** where you present moved {span}.",
             )
             await best_effort("a move notice to the presenter", told)
-        await tell_slot_changes(self.bot, target, changes, "a session moved")
+        await deliver(self.bot, target, moved.notices, "a session moved")
 
     @app_commands.command(
         name="calendar",

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from bot.kernel.db import Database
+from bot.kernel.db import Reader
 
 
-async def has_submitted_or_flagged(database: Database, session_id: int, member_id: int) -> bool:
+async def has_submitted_or_flagged(database: Reader, session_id: int, member_id: int) -> bool:
     """Whether the member sent a note or flagged a case for the session."""
     found = await database.scalar(
         "SELECT 1 FROM cases WHERE session_id = ? AND member_id = ?", (session_id, member_id)

@@ -8,13 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import aiosqlite
-
 from bot.kernel.clock import from_unix, to_unix
-from bot.kernel.db import Database
+from bot.kernel.db import Reader, Transaction
 
 if TYPE_CHECKING:
-    from bot.groups.store import Group
+    from bot.groups.rules import Group
 
 
 @dataclass(frozen=True)
@@ -27,7 +25,7 @@ class AuditEntry:
 
 
 async def record(
-    connection: aiosqlite.Connection,
+    tx: Transaction,
     *,
     guild_id: int,
     group_id: int | None,
@@ -35,36 +33,41 @@ async def record(
     action: str,
     detail: str,
     at: datetime,
+    subject_id: int | None = None,
 ) -> None:
-    """Written in the same transaction as the change it describes."""
-    await connection.execute(
-        "INSERT INTO audit (guild_id, group_id, actor_id, action, detail, at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (guild_id, group_id, actor_id, action, detail, to_unix(at)),
+    """Written in the same transaction as the change it describes. `subject_id` is the
+    member the change is about (added, removed, assigned), so that everything about a
+    member can be found by column."""
+    await tx.execute(
+        "INSERT INTO audit (guild_id, group_id, actor_id, action, detail, at, subject_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (guild_id, group_id, actor_id, action, detail, to_unix(at), subject_id),
     )
 
 
 async def record_change(
-    connection: aiosqlite.Connection,
+    tx: Transaction,
     group: Group,
     actor_id: int,
     action: str,
     detail: str,
     at: datetime,
+    subject_id: int | None = None,
 ) -> None:
     """A leader's change to a group, in the same transaction as the change."""
     await record(
-        connection,
+        tx,
         guild_id=group.guild_id,
         group_id=group.id,
         actor_id=actor_id,
         action=action,
         detail=detail,
         at=at,
+        subject_id=subject_id,
     )
 
 
-async def recent(database: Database, group_id: int, limit: int = 25) -> list[AuditEntry]:
+async def recent(database: Reader, group_id: int, limit: int = 25) -> list[AuditEntry]:
     """A group's entries, newest first."""
     rows = await database.fetchall(
         "SELECT actor_id, group_id, action, detail, at FROM audit WHERE group_id = ?"
@@ -74,7 +77,7 @@ async def recent(database: Database, group_id: int, limit: int = 25) -> list[Aud
     return _entries(rows)
 
 
-async def server_wide(database: Database, guild_id: int, limit: int = 10) -> list[AuditEntry]:
+async def server_wide(database: Reader, guild_id: int, limit: int = 10) -> list[AuditEntry]:
     """Entries about the server rather than one group (a deleted group's entry outlives
     the group), newest first."""
     rows = await database.fetchall(

@@ -1,94 +1,39 @@
-"""Groups and their rosters."""
+"""The SQL of groups, their rosters and settings."""
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-import aiosqlite
-
+from bot.groups.rules import SETTING_COLUMNS, Group, PresenterMode, Role, RosterEntry, name_key
 from bot.kernel.clock import from_unix, to_unix
-from bot.kernel.db import Database
-
-MAX_GROUP_NAME = 50
-RECOMMENDED_MAX_MEMBERS = 12
+from bot.kernel.db import Reader, Transaction
 
 
-class Role(StrEnum):
-    MEMBER = "member"
-    CO_LEADER = "co-leader"
-    LEADER = "leader"
-
-    @property
-    def leads(self) -> bool:
-        return self is not Role.MEMBER
-
-
-class PresenterMode(StrEnum):
-    ASSIGNED = "assigned"  # the presenter is expected to bring a case
-    ON_DECK = "on-deck"  # anyone may volunteer; the on-deck member is the fallback
-
-
-@dataclass(frozen=True)
-class Group:
-    id: int
-    guild_id: int
-    name: str
-    channel_id: int
-    timezone: str
-    presenter_mode: PresenterMode
-    remind_channel_min: int | None
-    remind_presenter_min: int | None
-    remind_leaders_min: int | None
-    reflection_threshold: int
-    reflection_window_h: int
-    reflection_release: str
-    case_retention_h: int
-    leaders_channel_id: int | None
-    term_start: datetime | None
-    mirror_events: bool = False
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Group:
-        return cls(
-            id=row["id"],
-            guild_id=row["guild_id"],
-            name=row["name"],
-            channel_id=row["channel_id"],
-            timezone=row["timezone"],
-            presenter_mode=PresenterMode(row["presenter_mode"]),
-            remind_channel_min=row["remind_channel_min"],
-            remind_presenter_min=row["remind_presenter_min"],
-            remind_leaders_min=row["remind_leaders_min"],
-            reflection_threshold=row["reflection_threshold"],
-            reflection_window_h=row["reflection_window_h"],
-            reflection_release=row["reflection_release"],
-            case_retention_h=row["case_retention_h"],
-            leaders_channel_id=row["leaders_channel_id"],
-            term_start=None if row["term_start"] is None else from_unix(row["term_start"]),
-            mirror_events=bool(row["mirror_events"]),
-        )
-
-
-@dataclass(frozen=True)
-class RosterEntry:
-    user_id: int
-    role: Role
-
-
-def name_key(name: str) -> str:
-    return " ".join(name.casefold().split())
-
-
-class DuplicateGroupName(Exception):
-    pass
+def _group(row: sqlite3.Row) -> Group:
+    return Group(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        name=row["name"],
+        channel_id=row["channel_id"],
+        timezone=row["timezone"],
+        presenter_mode=PresenterMode(row["presenter_mode"]),
+        remind_channel_min=row["remind_channel_min"],
+        remind_presenter_min=row["remind_presenter_min"],
+        remind_leaders_min=row["remind_leaders_min"],
+        reflection_threshold=row["reflection_threshold"],
+        reflection_window_h=row["reflection_window_h"],
+        reflection_release=row["reflection_release"],
+        case_retention_h=row["case_retention_h"],
+        leaders_channel_id=row["leaders_channel_id"],
+        term_start=None if row["term_start"] is None else from_unix(row["term_start"]),
+        mirror_events=bool(row["mirror_events"]),
+    )
 
 
 async def create_group(
-    connection: aiosqlite.Connection,
+    tx: Transaction,
     *,
     guild_id: int,
     name: str,
@@ -97,50 +42,47 @@ async def create_group(
     leader_id: int,
     now: datetime,
 ) -> int:
-    try:
-        cursor = await connection.execute(
-            "INSERT INTO groups (guild_id, name, name_key, channel_id, timezone, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (guild_id, name, name_key(name), channel_id, timezone, to_unix(now)),
-        )
-    except sqlite3.IntegrityError:
-        raise DuplicateGroupName(name) from None
+    cursor = await tx.execute(
+        "INSERT INTO groups (guild_id, name, name_key, channel_id, timezone, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (guild_id, name, name_key(name), channel_id, timezone, to_unix(now)),
+    )
     group_id = cursor.lastrowid
     assert group_id is not None
-    await connection.execute(
+    await tx.execute(
         "INSERT INTO members (group_id, user_id, role, added_at) VALUES (?, ?, 'leader', ?)",
         (group_id, leader_id, to_unix(now)),
     )
     return group_id
 
 
-async def get_group(database: Database, group_id: int) -> Group | None:
+async def get_group(database: Reader, group_id: int) -> Group | None:
     row = await database.fetchone("SELECT * FROM groups WHERE id = ?", (group_id,))
-    return None if row is None else Group.from_row(row)
+    return None if row is None else _group(row)
 
 
-async def group_by_name(database: Database, guild_id: int, name: str) -> Group | None:
+async def group_by_name(database: Reader, guild_id: int, name: str) -> Group | None:
     row = await database.fetchone(
         "SELECT * FROM groups WHERE guild_id = ? AND name_key = ?", (guild_id, name_key(name))
     )
-    return None if row is None else Group.from_row(row)
+    return None if row is None else _group(row)
 
 
-async def groups_by_channel(database: Database, channel_id: int) -> list[Group]:
+async def groups_by_channel(database: Reader, channel_id: int) -> list[Group]:
     rows = await database.fetchall(
         "SELECT * FROM groups WHERE channel_id = ? ORDER BY name_key", (channel_id,)
     )
-    return [Group.from_row(row) for row in rows]
+    return [_group(row) for row in rows]
 
 
-async def groups_in_guild(database: Database, guild_id: int) -> list[Group]:
+async def groups_in_guild(database: Reader, guild_id: int) -> list[Group]:
     rows = await database.fetchall(
         "SELECT * FROM groups WHERE guild_id = ? ORDER BY name_key", (guild_id,)
     )
-    return [Group.from_row(row) for row in rows]
+    return [_group(row) for row in rows]
 
 
-async def groups_of_user(database: Database, guild_id: int | None, user_id: int) -> list[Group]:
+async def groups_of_user(database: Reader, guild_id: int | None, user_id: int) -> list[Group]:
     """The groups whose roster has the user, in one server or (guild_id None) anywhere."""
     rows = await database.fetchall(
         """
@@ -150,10 +92,10 @@ async def groups_of_user(database: Database, guild_id: int | None, user_id: int)
         """,
         (user_id, guild_id, guild_id),
     )
-    return [Group.from_row(row) for row in rows]
+    return [_group(row) for row in rows]
 
 
-async def roster(database: Database, group_id: int) -> list[RosterEntry]:
+async def roster(database: Reader, group_id: int) -> list[RosterEntry]:
     rows = await database.fetchall(
         "SELECT user_id, role FROM members WHERE group_id = ? ORDER BY added_at, user_id",
         (group_id,),
@@ -161,7 +103,7 @@ async def roster(database: Database, group_id: int) -> list[RosterEntry]:
     return [RosterEntry(row["user_id"], Role(row["role"])) for row in rows]
 
 
-async def role_of(database: Database, group_id: int, user_id: int) -> Role | None:
+async def role_of(database: Reader, group_id: int, user_id: int) -> Role | None:
     value = await database.scalar(
         "SELECT role FROM members WHERE group_id = ? AND user_id = ?", (group_id, user_id)
     )
@@ -169,14 +111,14 @@ async def role_of(database: Database, group_id: int, user_id: int) -> Role | Non
 
 
 async def put_member(
-    connection: aiosqlite.Connection, group_id: int, user_id: int, role: Role, now: datetime
+    tx: Transaction, group_id: int, user_id: int, role: Role, now: datetime
 ) -> Role | None:
     """Add the user to the roster or change their role; returns the previous role."""
-    async with connection.execute(
+    async with tx.execute(
         "SELECT role FROM members WHERE group_id = ? AND user_id = ?", (group_id, user_id)
     ) as cursor:
         row = await cursor.fetchone()
-    await connection.execute(
+    await tx.execute(
         "INSERT INTO members (group_id, user_id, role, added_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (group_id, user_id) DO UPDATE SET role = excluded.role",
         (group_id, user_id, role.value, to_unix(now)),
@@ -184,33 +126,14 @@ async def put_member(
     return None if row is None else Role(row["role"])
 
 
-async def remove_member(connection: aiosqlite.Connection, group_id: int, user_id: int) -> bool:
-    cursor = await connection.execute(
+async def remove_member(tx: Transaction, group_id: int, user_id: int) -> bool:
+    cursor = await tx.execute(
         "DELETE FROM members WHERE group_id = ? AND user_id = ?", (group_id, user_id)
     )
     return cursor.rowcount > 0
 
 
-SETTING_COLUMNS = frozenset(
-    {
-        "presenter_mode",
-        "remind_channel_min",
-        "remind_presenter_min",
-        "remind_leaders_min",
-        "reflection_threshold",
-        "reflection_window_h",
-        "reflection_release",
-        "case_retention_h",
-        "leaders_channel_id",
-        "term_start",
-        "mirror_events",
-    }
-)
-
-
-async def update_settings(
-    connection: aiosqlite.Connection, group_id: int, changes: dict[str, Any]
-) -> None:
+async def update_settings(tx: Transaction, group_id: int, changes: dict[str, Any]) -> None:
     unknown = set(changes) - SETTING_COLUMNS
     if unknown:
         raise ValueError(f"not settings: {sorted(unknown)}")
@@ -219,32 +142,29 @@ async def update_settings(
     # Column names come from SETTING_COLUMNS only, never from input.
     assignments = ", ".join(f"{column} = ?" for column in sorted(changes))
     values = [changes[column] for column in sorted(changes)]
-    await connection.execute(f"UPDATE groups SET {assignments} WHERE id = ?", (*values, group_id))
+    await tx.execute(f"UPDATE groups SET {assignments} WHERE id = ?", (*values, group_id))
 
 
-async def delete_group(connection: aiosqlite.Connection, group_id: int) -> None:
+async def delete_group(tx: Transaction, group_id: int) -> None:
     """Deletes the group and all its data: roster, sessions, RSVPs, absences, swaps and
-    case rows (by cascade), its scheduled jobs and its audit entries."""
-    await connection.execute("DELETE FROM groups WHERE id = ?", (group_id,))
-    await connection.execute("DELETE FROM jobs WHERE key LIKE ?", (f"group:{group_id}:%",))
-    await connection.execute("DELETE FROM audit WHERE group_id = ?", (group_id,))
+    case rows and scheduled jobs (by cascade), and its audit entries."""
+    await tx.execute("DELETE FROM groups WHERE id = ?", (group_id,))
+    await tx.execute("DELETE FROM audit WHERE group_id = ?", (group_id,))
 
 
-async def delete_guild_data(connection: aiosqlite.Connection, guild_id: int) -> int:
+async def delete_guild_data(tx: Transaction, guild_id: int) -> int:
     """Everything the bot holds about a server (it left, or was removed): every group
     with all its data, and the server's audit trail. Returns how many groups went."""
-    async with connection.execute(
-        "SELECT id FROM groups WHERE guild_id = ?", (guild_id,)
-    ) as cursor:
+    async with tx.execute("SELECT id FROM groups WHERE guild_id = ?", (guild_id,)) as cursor:
         group_ids = [row["id"] for row in await cursor.fetchall()]
     for group_id in group_ids:
-        await delete_group(connection, group_id)
-    await connection.execute("DELETE FROM audit WHERE guild_id = ?", (guild_id,))
+        await delete_group(tx, group_id)
+    await tx.execute("DELETE FROM audit WHERE guild_id = ?", (guild_id,))
     return len(group_ids)
 
 
 async def roster_standing(
-    database: Database, guild_id: int | None, user_id: int
+    database: Reader, guild_id: int | None, user_id: int
 ) -> tuple[bool, bool]:
     """(is on some group's roster, leads or co-leads some group) in this server, or in any
     server when `guild_id` is None (a DM)."""
@@ -261,7 +181,7 @@ async def roster_standing(
     return row["groups"] > 0, row["led"] > 0
 
 
-async def guilds_with_data(database: Database) -> set[int]:
+async def guilds_with_data(database: Reader) -> set[int]:
     """Every server the database holds something about (groups or audit entries)."""
     rows = await database.fetchall("SELECT guild_id FROM groups UNION SELECT guild_id FROM audit")
     return {row["guild_id"] for row in rows}

@@ -48,10 +48,8 @@ async def verify_key(database: Database, cipher: Cipher) -> None:
     stored = await database.scalar("SELECT value FROM meta WHERE key = ?", (_KEY_CHECK,))
     expected = cipher.key_check_value()
     if stored is None:
-        async with database.transaction() as connection:
-            await connection.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?)", (_KEY_CHECK, expected)
-            )
+        async with database.transaction() as tx:
+            await tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (_KEY_CHECK, expected))
         return
     if not hmac.compare_digest(str(stored), expected):
         raise KeyMismatch(

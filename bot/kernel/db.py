@@ -3,21 +3,35 @@
 All writes go through `Database.transaction()`, which serialises them on the one
 connection (aiosqlite shares a connection between coroutines, so an unserialised write
 would silently join another coroutine's transaction). Each user action is one transaction.
+
+A transaction can be asked to `watch` a group: before it commits, every reconciler the
+database was given (the rota, the reminders) brings what it derives from the group's
+data back in line with the change, in the same transaction, and leaves notices for the
+people to tell. So an action can never be half done (its change committed, its rota or
+reminders not), and no action can forget to follow up. After the commit, the listeners
+of committed job changes run (the scheduler re-arms itself).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
+from aiosqlite.context import Result
+
+from bot.kernel.logs import log_failure
+
+log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 BUSY_TIMEOUT_MS = 5000
@@ -70,21 +84,93 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
+class Reconciler(Protocol):
+    """Something derived from a group's data (its rota, its reminder jobs), kept in line
+    with every change to the group inside the change's own transaction."""
+
+    async def snapshot(self, tx: Transaction, group_id: int, now: datetime) -> Any:
+        """What the reconciler needs to remember from before the change."""
+
+    async def reconcile(self, tx: Transaction, group_id: int, now: datetime, before: Any) -> None:
+        """Bring the derived data in line; record what people must be told (`tx.notify`)."""
+
+
+@dataclass
+class _Watch:
+    now: datetime
+    before: list[Any] = field(default_factory=list)
+
+
+class Transaction:
+    """One write transaction: its connection, the groups it changes, and the notices its
+    reconcilers leave for the caller to deliver once it has committed."""
+
+    def __init__(self, connection: aiosqlite.Connection, reconcilers: Sequence[Reconciler]) -> None:
+        self.connection = connection
+        self.notices: list[object] = []
+        self.jobs_changed = False
+        self._reconcilers = reconcilers
+        self._watched: dict[int, _Watch] = {}
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Result[aiosqlite.Cursor]:
+        """Run one statement (await it, or use it as `async with` to read its rows)."""
+        return self.connection.execute(sql, parameters)
+
+    async def fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        async with self.connection.execute(sql, parameters) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchone(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Row | None:
+        async with self.connection.execute(sql, parameters) as cursor:
+            return await cursor.fetchone()
+
+    async def scalar(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
+        row = await self.fetchone(sql, parameters)
+        return None if row is None else row[0]
+
+    async def watch(self, group_id: int, now: datetime) -> None:
+        """This transaction changes the group: reconcile it before committing. Call it
+        before making the change, so reconcilers can compare with what was there."""
+        if group_id in self._watched:
+            return
+        watch = _Watch(now)
+        for reconciler in self._reconcilers:
+            watch.before.append(await reconciler.snapshot(self, group_id, now))
+        self._watched[group_id] = watch
+
+    def notify(self, notice: object) -> None:
+        """Something to tell people once the transaction has committed."""
+        self.notices.append(notice)
+
+    async def _reconcile(self) -> None:
+        for group_id, watch in self._watched.items():
+            for reconciler, before in zip(self._reconcilers, watch.before, strict=True):
+                await reconciler.reconcile(self, group_id, watch.now, before)
+
+
 class Database:
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
         self._connection = connection
         self.path = path
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
+        self.reconcilers: Sequence[Reconciler] = ()
+        self._job_listeners: list[Callable[[], None]] = []
+
+    def on_jobs_committed(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after each commit of a transaction that changed jobs."""
+        self._job_listeners.append(listener)
 
     @classmethod
-    async def open(cls, path: Path) -> Database:
+    async def open(cls, path: Path, *, reconcilers: Sequence[Reconciler] = ()) -> Database:
+        """Open the database file; `reconcilers` follow every change that watches a group."""
         try:
             connection = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as error:
             raise DatabaseError(f"cannot open the database {path}: {error}") from None
         connection.row_factory = sqlite3.Row
         database = cls(connection, path)
+        database.reconcilers = tuple(reconcilers)
         try:
             await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             mode = await database.scalar("PRAGMA journal_mode = WAL")
@@ -104,16 +190,19 @@ class Database:
         await self._connection.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Transaction]:
         """One write transaction (BEGIN IMMEDIATE: the write lock is taken up front, so
-        two processes on one file serialise instead of failing halfway)."""
+        two processes on one file serialise instead of failing halfway). The watched
+        groups are reconciled before the commit, inside it."""
         if self._owner is not None and self._owner is asyncio.current_task():
             raise RuntimeError("transactions do not nest")
         async with self._lock:
             self._owner = asyncio.current_task()
+            tx = Transaction(self._connection, self.reconcilers)
             try:
                 await self._control("BEGIN IMMEDIATE")
-                yield self._connection
+                yield tx
+                await tx._reconcile()
             except BaseException:
                 if self._connection.in_transaction:
                     await self._control("ROLLBACK")
@@ -122,6 +211,12 @@ class Database:
                 await self._control("COMMIT")
             finally:
                 self._owner = None
+        if tx.jobs_changed:
+            for listener in self._job_listeners:
+                try:
+                    listener()
+                except Exception as error:
+                    log_failure(log, "a job listener", error)
 
     async def _control(self, statement: str) -> None:
         """Run BEGIN/COMMIT/ROLLBACK to completion even if the caller is cancelled.
@@ -180,11 +275,15 @@ class Database:
             if migration.version <= current:
                 continue
             try:
-                async with self.transaction() as connection:
+                async with self.transaction() as tx:
                     for statement in split_statements(migration.sql):
-                        await connection.execute(statement)
-                    await connection.execute(f"PRAGMA user_version = {migration.version:d}")
+                        await tx.execute(statement)
+                    await tx.execute(f"PRAGMA user_version = {migration.version:d}")
             except sqlite3.Error as error:
                 raise DatabaseError(f"migration {migration.name} failed: {error}") from None
             current = migration.version
         return current
+
+
+# What store functions read from: the database, or the transaction they are part of.
+Reader = Database | Transaction

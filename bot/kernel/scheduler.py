@@ -23,16 +23,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.kernel.clock import Clock, from_unix, to_unix
-from bot.kernel.db import Database
+from bot.kernel.db import Database, Transaction
 from bot.kernel.logs import log_failure
 
 log = logging.getLogger(__name__)
@@ -60,13 +59,43 @@ JobHandler = Callable[[Job], Awaitable[None]]
 
 @dataclass(frozen=True)
 class JobSpec:
-    """A job to queue: what to run (`kind`), under which unique `key`, and when."""
+    """A job to queue: what to run (`kind`), under which unique `key`, and when. A job
+    about a group names it (`group_id`): deleting the group deletes its jobs."""
 
     kind: str
     key: str
     due_at: datetime
     expires_at: datetime | None = None
     payload: Mapping[str, Any] = field(default_factory=dict)
+    group_id: int | None = None
+
+
+async def _upsert(tx: Transaction, job: JobSpec) -> None:
+    """Queue `job`, or update the pending job with its key. A pending job that is waiting
+    out a back-off after a failure keeps its retry time while it is otherwise unchanged."""
+    await tx.execute(
+        """
+        INSERT INTO jobs (kind, key, due_at, expires_at, payload, group_id)
+        VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (key) DO UPDATE SET
+            kind = excluded.kind, due_at = excluded.due_at,
+            expires_at = excluded.expires_at, payload = excluded.payload,
+            group_id = excluded.group_id, attempts = 0, last_error = NULL
+        WHERE jobs.state = 'pending' AND (
+            jobs.kind IS NOT excluded.kind OR jobs.expires_at IS NOT excluded.expires_at
+            OR jobs.payload IS NOT excluded.payload OR jobs.group_id IS NOT excluded.group_id
+            OR (jobs.attempts = 0 AND jobs.due_at IS NOT excluded.due_at))
+        """,
+        (
+            job.kind,
+            job.key,
+            to_unix(job.due_at),
+            None if job.expires_at is None else to_unix(job.expires_at),
+            json.dumps(dict(job.payload), sort_keys=True),
+            job.group_id,
+        ),
+    )
+    tx.jobs_changed = True
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -86,6 +115,8 @@ class JobScheduler:
         self._wakes: set[asyncio.Task[Any]] = set()
         self._stopping = False
         clock.on_change(self.rearm)
+        # Whatever transaction writes jobs, the timer is re-armed once it commits.
+        database.on_jobs_committed(self.rearm)
 
     # -- registration and queueing -------------------------------------------------
 
@@ -106,67 +137,38 @@ class JobScheduler:
         """Queue a job, or replace the pending one with the same key. A job already done
         keeps its record and is not re-run."""
         job = JobSpec(kind, key, due_at, expires_at, dict(payload or {}))
-        async with self._database.transaction() as connection:
-            await self._upsert(connection, job)
-        self.rearm()
-
-    @staticmethod
-    async def _upsert(connection: aiosqlite.Connection, job: JobSpec) -> None:
-        await connection.execute(
-            """
-            INSERT INTO jobs (kind, key, due_at, expires_at, payload)
-            VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (key) DO UPDATE SET
-                kind = excluded.kind, due_at = excluded.due_at,
-                expires_at = excluded.expires_at, payload = excluded.payload,
-                attempts = 0, last_error = NULL
-            WHERE jobs.state = 'pending'
-            """,
-            (
-                job.kind,
-                job.key,
-                to_unix(job.due_at),
-                None if job.expires_at is None else to_unix(job.expires_at),
-                json.dumps(dict(job.payload), sort_keys=True),
-            ),
-        )
+        async with self._database.transaction() as tx:
+            await _upsert(tx, job)
 
     async def cancel(self, key_prefix: str) -> int:
         """Drop the pending jobs whose key starts with `key_prefix`; returns how many."""
-        async with self._database.transaction() as connection:
-            cursor = await connection.execute(
+        async with self._database.transaction() as tx:
+            cursor = await tx.execute(
                 "DELETE FROM jobs WHERE state = 'pending' AND substr(key, 1, ?) = ?",
                 (len(key_prefix), key_prefix),
             )
-            removed = cursor.rowcount
-        self.rearm()
-        return removed
+            tx.jobs_changed = True
+            return cursor.rowcount
 
-    async def replace_pending(self, key_prefix: str, jobs: Sequence[JobSpec]) -> None:
-        """Make the pending jobs under `key_prefix` exactly `jobs`, in one transaction."""
-        async with self._database.transaction() as connection:
-            await self.write_pending(connection, key_prefix, jobs)
-        self.rearm()
-
-    @classmethod
+    @staticmethod
     async def write_pending(
-        cls, connection: aiosqlite.Connection, key_prefix: str, jobs: Sequence[JobSpec]
+        tx: Transaction, *, group_id: int, kinds: Collection[str], jobs: Sequence[JobSpec]
     ) -> None:
-        """Inside the caller's transaction, make the pending jobs under `key_prefix`
+        """Inside the caller's transaction, make the group's pending jobs of `kinds`
         exactly `jobs`: stale ones dropped, new ones queued, changed ones updated. Jobs
-        already done keep their record and are not re-run (a moved session's reminders
-        get new keys). The caller calls `rearm()` once the transaction has committed, so
-        that the jobs change together with what they are about."""
-        async with connection.execute(
-            "SELECT key FROM jobs WHERE state = 'pending' AND substr(key, 1, ?) = ?",
-            (len(key_prefix), key_prefix),
-        ) as cursor:
-            existing = {row["key"] for row in await cursor.fetchall()}
+        already done keep their record and are not re-run. The scheduler re-arms itself
+        when the transaction commits, so the jobs change together with what they are
+        about."""
+        marks = ",".join("?" for _ in kinds)
+        rows = await tx.fetchall(
+            f"SELECT key FROM jobs WHERE state = 'pending' AND group_id = ? AND kind IN ({marks})",
+            (group_id, *kinds),
+        )
         wanted = {job.key for job in jobs}
-        for key in existing - wanted:
-            await connection.execute("DELETE FROM jobs WHERE key = ? AND state = 'pending'", (key,))
+        for key in {row["key"] for row in rows} - wanted:
+            await tx.execute("DELETE FROM jobs WHERE key = ? AND state = 'pending'", (key,))
         for job in jobs:
-            await cls._upsert(connection, job)
+            await _upsert(tx, replace(job, group_id=group_id))
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -275,8 +277,8 @@ class JobScheduler:
     async def _claim_next(self) -> Job | None:
         while True:
             now = to_unix(self._clock.now())
-            async with self._database.transaction() as connection:
-                async with connection.execute(
+            async with self._database.transaction() as tx:
+                async with tx.execute(
                     """
                     SELECT id, kind, key, due_at, expires_at, payload, attempts FROM jobs
                     WHERE (state = 'pending' AND due_at <= ?)
@@ -289,14 +291,14 @@ class JobScheduler:
                 if row is None:
                     return None
                 if row["expires_at"] is not None and row["expires_at"] <= now:
-                    await connection.execute(
+                    await tx.execute(
                         "UPDATE jobs SET state = 'skipped', finished_at = ?, lease_until = NULL"
                         " WHERE id = ?",
                         (now, row["id"]),
                     )
                     log.info("skipped job %s: no longer useful", row["key"])
                     continue
-                await connection.execute(
+                await tx.execute(
                     "UPDATE jobs SET state = 'running', lease_until = ?, attempts = attempts + 1"
                     " WHERE id = ?",
                     (now + int(LEASE.total_seconds()), row["id"]),
@@ -329,8 +331,8 @@ class JobScheduler:
             else:
                 retry_at = self._clock.now() + retry_delay(job.attempts)
                 log.warning("job %s failed (%s); retrying at %s", job.key, name, retry_at)
-                async with self._database.transaction() as connection:
-                    await connection.execute(
+                async with self._database.transaction() as tx:
+                    await tx.execute(
                         "UPDATE jobs SET state = 'pending', due_at = ?, lease_until = NULL,"
                         " last_error = ? WHERE id = ? AND state = 'running'",
                         (to_unix(retry_at), name, job.id),
@@ -339,8 +341,8 @@ class JobScheduler:
         await self._finish(job, "done", to_unix(self._clock.now()))
 
     async def _finish(self, job: Job, state: str, at: int, *, error: str | None = None) -> None:
-        async with self._database.transaction() as connection:
-            await connection.execute(
+        async with self._database.transaction() as tx:
+            await tx.execute(
                 "UPDATE jobs SET state = ?, finished_at = ?, lease_until = NULL, last_error = ?"
                 " WHERE id = ? AND state = 'running'",
                 (state, at, error, job.id),

@@ -1,85 +1,84 @@
-"""Keeping a group's reminder jobs in step with its sessions and settings.
+"""Keeping a group's reminder jobs, and the reminders it has posted, in step with its
+sessions and settings.
 
-Called inside the transaction of anything that changes when reminders fall due (sessions
-planned, moved or cancelled, reminder offsets changed), so the jobs change together with
-what they are about: a crash can never leave a session without its reminders. Jobs of
-sessions that are gone are dropped; every upcoming session gets its jobs (re)queued. A
-reminder already sent keeps its `done` row, so re-planning never sends it twice; a moved
-session has new keys and so new reminders.
+`ReminderReconciler` runs inside the transaction of every change that watches a group
+(sessions planned, moved or cancelled, reminder offsets changed, roster changes), so the
+jobs change together with what they are about: a crash can never leave a session without
+its reminders. Every upcoming session gets its jobs (re)queued and the jobs of sessions
+that are gone are dropped. A reminder already sent keeps its `done` row, so re-planning
+never sends it twice; a moved session has new keys and so new reminders. The channel
+reminders already posted for a session that was cancelled or moved are taken off the
+record and handed back as a `RemindersToRetire` notice, so they stop offering RSVP buttons.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-import aiosqlite
-import discord
-
-from bot.groups.store import Group
-from bot.kernel.db import Database
+from bot.groups.store import get_group
+from bot.kernel.db import Transaction
 from bot.kernel.scheduler import JobScheduler, JobSpec
-from bot.reminders.rules import (
-    ReminderKind,
-    offsets_from_minutes,
-    plan_reminders,
-    session_key_prefix,
-)
+from bot.reminders import store as reminder_store
+from bot.reminders.rules import ReminderKind, offsets_from_minutes, plan_reminders
 from bot.sessions import store as session_store
-
-if TYPE_CHECKING:
-    from bot.app import BalintBot
 
 JOB_KIND = {kind: f"reminder.{kind.value}" for kind in ReminderKind}
 
 
-async def write_reminders(
-    connection: aiosqlite.Connection, database: Database, group: Group, now: datetime
-) -> int:
-    """Inside the caller's transaction (the one that planned, moved or cancelled sessions,
-    or changed the offsets), make every upcoming session's reminder jobs match. Returns
-    how many are queued. The caller re-arms the scheduler after committing."""
-    offsets = offsets_from_minutes(
-        group.remind_channel_min, group.remind_presenter_min, group.remind_leaders_min
-    )
-    queued = 0
-    for session in await session_store.upcoming_sessions(database, group.id, now):
-        planned = plan_reminders(session.id, group.id, session.starts_at, offsets, now)
-        await JobScheduler.write_pending(
-            connection,
-            session_key_prefix(group.id, session.id),
-            [
-                JobSpec(
-                    JOB_KIND[reminder.kind],
-                    reminder.key,
-                    reminder.due_at,
-                    reminder.expires_at,
-                    {"group_id": group.id, "session_id": session.id},
-                )
-                for reminder in planned
-            ],
+@dataclass(frozen=True)
+class RemindersToRetire:
+    """Notice: channel reminders posted for a session that was cancelled (`new_start`
+    None) or moved from `old_start` to `new_start`; each is (channel id, message id)."""
+
+    group_id: int
+    session_id: int
+    posted: list[tuple[int, int]]
+    old_start: datetime
+    new_start: datetime | None
+
+
+class ReminderReconciler:
+    async def snapshot(self, tx: Transaction, group_id: int, now: datetime) -> None:
+        return None
+
+    async def reconcile(self, tx: Transaction, group_id: int, now: datetime, before: None) -> None:
+        group = await get_group(tx, group_id)
+        if group is None:
+            return
+        offsets = offsets_from_minutes(
+            group.remind_channel_min, group.remind_presenter_min, group.remind_leaders_min
         )
-        queued += len(planned)
-    return queued
-
-
-async def drop_reminders(connection: aiosqlite.Connection, group_id: int, session_id: int) -> None:
-    """Inside the caller's transaction: a cancelled session's pending reminders go."""
-    await JobScheduler.write_pending(connection, session_key_prefix(group_id, session_id), [])
-
-
-async def retire_reminder_messages(
-    bot: BalintBot, posted: list[tuple[int, int]], note: str
-) -> None:
-    """The session was cancelled or moved: the channel reminders already posted for it
-    (taken from the database in the same transaction as the change, so a reminder the
-    change itself causes is never among them) stop offering RSVP buttons and say why.
-    One message deleted by hand does not keep the others from being retired."""
-    for channel_id, message_id in posted:
-        message = bot.get_partial_messageable(channel_id).get_partial_message(message_id)
-        try:
-            await message.edit(
-                content=note, view=None, allowed_mentions=discord.AllowedMentions.none()
+        jobs = [
+            JobSpec(
+                JOB_KIND[reminder.kind],
+                reminder.key,
+                reminder.due_at,
+                reminder.expires_at,
+                {"group_id": group.id, "session_id": session.id},
             )
-        except discord.NotFound:
-            continue
+            for session in await session_store.upcoming_sessions(tx, group.id, now)
+            for reminder in plan_reminders(session.id, group.id, session.starts_at, offsets, now)
+        ]
+        await JobScheduler.write_pending(
+            tx, group_id=group.id, kinds=list(JOB_KIND.values()), jobs=jobs
+        )
+        await _take_outdated_messages(tx, group_id)
+
+
+async def _take_outdated_messages(tx: Transaction, group_id: int) -> None:
+    by_session: dict[int, RemindersToRetire] = {}
+    for posted in await reminder_store.take_outdated_reminders(tx, group_id):
+        notice = by_session.setdefault(
+            posted.session_id,
+            RemindersToRetire(
+                group_id,
+                posted.session_id,
+                [],
+                posted.posted_for,
+                None if posted.cancelled else posted.starts_at,
+            ),
+        )
+        notice.posted.append((posted.channel_id, posted.message_id))
+    for notice in by_session.values():
+        tx.notify(notice)

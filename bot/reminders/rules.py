@@ -17,11 +17,11 @@ Rules decided here (and tested in tests/reminders/test_rules.py):
 - Every reminder expires when its session starts: a reminder about a session that is
   under way is noise, so the scheduler skips it instead of sending it late.
 - Nothing is planned for a session that has already started.
-- The job key names the group, the session, the session's start instant and the kind.
-  The start instant is part of it so that a moved session gets fresh jobs (the scheduler
-  never re-runs a job whose key it has already completed), and the group and session
-  come first so that cancelling a session is one prefix delete
-  (`session_key_prefix`).
+- The job key names its capability (``reminders:``), the group, the session, the
+  session's start instant and the kind. The start instant is part of it so that a moved
+  session gets fresh jobs (the scheduler never re-runs a job whose key it has already
+  completed); the group and session come first, so that one session's keys share a
+  prefix (`session_key_prefix`).
 
 No clock is read here: "now" is always passed in.
 """
@@ -113,11 +113,11 @@ def session_key_prefix(group_id: int, session_id: int) -> str:
 
     Ends with a colon so that session 1's prefix is not also a prefix of session 12's.
     """
-    return f"group:{group_id}:session:{session_id}:"
+    return f"reminders:group:{group_id}:session:{session_id}:"
 
 
 def reminder_key(group_id: int, session_id: int, starts_at: datetime, kind: ReminderKind) -> str:
-    """The job key of one reminder: ``group:G:session:S:at:UNIX:KIND``.
+    """The job key of one reminder: ``reminders:group:G:session:S:at:UNIX:KIND``.
 
     Stable (the same inputs always give the same key, so re-planning replaces rather than
     duplicates) and unique per group, session, start second and kind.

@@ -3,30 +3,60 @@ and they can be retired when their session is cancelled or moved."""
 
 from __future__ import annotations
 
-import aiosqlite
+from dataclasses import dataclass
+from datetime import datetime
 
-from bot.kernel.db import Database
+from bot.kernel.clock import from_unix, to_unix
+from bot.kernel.db import Transaction
+
+
+@dataclass(frozen=True)
+class PostedReminder:
+    session_id: int
+    channel_id: int
+    message_id: int
+    posted_for: datetime  # the session's start when the reminder was posted
+    starts_at: datetime  # the session's start now
+    cancelled: bool
 
 
 async def record_reminder_message(
-    connection: aiosqlite.Connection, session_id: int, channel_id: int, message_id: int
+    tx: Transaction, session_id: int, channel_id: int, message_id: int, starts_at: datetime
 ) -> None:
-    await connection.execute(
-        "INSERT OR IGNORE INTO reminder_messages (session_id, channel_id, message_id)"
-        " VALUES (?, ?, ?)",
-        (session_id, channel_id, message_id),
+    await tx.execute(
+        "INSERT OR IGNORE INTO reminder_messages (session_id, channel_id, message_id, starts_at)"
+        " VALUES (?, ?, ?, ?)",
+        (session_id, channel_id, message_id, to_unix(starts_at)),
     )
 
 
-async def take_reminder_messages(
-    connection: aiosqlite.Connection, database: Database, session_id: int
-) -> list[tuple[int, int]]:
-    """Inside the caller's transaction: the (channel, message) of the session's channel
-    reminders, forgotten from now on (they are about to be retired)."""
-    rows = await database.fetchall(
-        "SELECT channel_id, message_id FROM reminder_messages WHERE session_id = ?"
-        " ORDER BY message_id",
-        (session_id,),
+async def take_outdated_reminders(tx: Transaction, group_id: int) -> list[PostedReminder]:
+    """Inside the caller's transaction: the channel reminders posted for the group's
+    sessions that have since been cancelled or moved, in message order, forgotten from
+    now on (they are about to be retired)."""
+    rows = await tx.fetchall(
+        """
+        SELECT m.session_id, m.channel_id, m.message_id,
+               coalesce(m.starts_at, s.starts_at) AS posted_for, s.starts_at, s.status
+        FROM reminder_messages AS m JOIN sessions AS s ON s.id = m.session_id
+        WHERE s.group_id = ? AND (s.status = 'cancelled' OR s.starts_at IS NOT m.starts_at)
+        ORDER BY m.session_id, m.message_id
+        """,
+        (group_id,),
     )
-    await connection.execute("DELETE FROM reminder_messages WHERE session_id = ?", (session_id,))
-    return [(row["channel_id"], row["message_id"]) for row in rows]
+    for row in rows:
+        await tx.execute(
+            "DELETE FROM reminder_messages WHERE session_id = ? AND message_id = ?",
+            (row["session_id"], row["message_id"]),
+        )
+    return [
+        PostedReminder(
+            row["session_id"],
+            row["channel_id"],
+            row["message_id"],
+            from_unix(row["posted_for"]),
+            from_unix(row["starts_at"]),
+            row["status"] == "cancelled",
+        )
+        for row in rows
+    ]

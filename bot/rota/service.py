@@ -1,17 +1,24 @@
-"""Planning operations that join storage and the rota rule, each in one transaction.
+"""The rota's user actions, each one transaction (re-plan, assign, away, swaps), and the
+reconciler that keeps every group's rota in line with any change to the group.
 
-Cogs call these and then tell the people whose slots changed; nothing here talks to
-Discord.
+The reconciler runs inside the transaction of every change that watches the group (see
+`bot.kernel.db`): slots of people who no longer present are handed back, the unlocked
+upcoming sessions are re-planned by the fair rule, and the members whose slots moved
+come back as a `SlotsChanged` notice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from bot.groups.store import Group, Role, role_of, roster
-from bot.kernel.db import Database
+from bot.groups import audit
+from bot.groups.rules import Group, Role
+from bot.groups.store import get_group, role_of, roster
+from bot.kernel.db import Database, Reader, Transaction
+from bot.kernel.errors import Refusal
 from bot.rota import store as rota_store
 from bot.rota.rules import (
     Absence,
@@ -22,9 +29,39 @@ from bot.rota.rules import (
     slot_changes,
 )
 from bot.rota.rules import next_candidate as rota_next_candidate
+from bot.sessions import service as session_service
 from bot.sessions import store as session_store
+from bot.sessions.recurrence import parse_local_date
+from bot.sessions.store import Session
 
 _ONE_SECOND = timedelta(seconds=1)
+MAX_ABSENCE_YEARS = 5
+
+
+@dataclass(frozen=True)
+class SlotsChanged:
+    """Notice: members whose presenting slots in the group changed, and how."""
+
+    group_id: int
+    changes: Mapping[int, SlotChange]
+
+
+@dataclass(frozen=True)
+class RotaChange:
+    """What a rota action did: per member, the slots gained and lost; and the notices
+    to deliver (those slot changes among them)."""
+
+    changes: Mapping[int, SlotChange]
+    notices: list[object] = field(default_factory=list)
+
+
+def slot_changes_in(notices: list[object], group_id: int) -> dict[int, SlotChange]:
+    """The slot changes a transaction's notices hold for the group."""
+    found: dict[int, SlotChange] = {}
+    for notice in notices:
+        if isinstance(notice, SlotsChanged) and notice.group_id == group_id:
+            found.update(notice.changes)
+    return found
 
 
 @dataclass(frozen=True)
@@ -37,7 +74,7 @@ class RotaInputs:
     current: dict[int, int | None]
 
 
-async def rota_inputs(database: Database, group: Group, now: datetime) -> RotaInputs:
+async def rota_inputs(database: Reader, group: Group, now: datetime) -> RotaInputs:
     """Everything the rota rule needs about a group, read at `now`."""
     members = [
         entry.user_id for entry in await roster(database, group.id) if entry.role is Role.MEMBER
@@ -62,18 +99,26 @@ async def rota_inputs(database: Database, group: Group, now: datetime) -> RotaIn
     )
 
 
-async def regenerate_rota(
-    database: Database,
-    group: Group,
-    now: datetime,
-    *,
-    extra_old: Mapping[int, int | None] | None = None,
-) -> dict[int, SlotChange]:
-    """(Re)assign presenters to every upcoming unlocked session; returns, per member, the
-    slots gained and lost. `extra_old` adds slots that just disappeared (a cancelled
-    session) so their presenters count as having lost them."""
-    async with database.transaction() as connection:
-        inputs = await rota_inputs(database, group, now)
+class RotaReconciler:
+    """Keeps a group's rota in line with changes to its roster, sessions and settings."""
+
+    async def snapshot(
+        self, tx: Transaction, group_id: int, now: datetime
+    ) -> dict[int, int | None]:
+        return {
+            session.id: session.presenter_id
+            for session in await session_store.upcoming_sessions(tx, group_id, now)
+        }
+
+    async def reconcile(
+        self, tx: Transaction, group_id: int, now: datetime, before: dict[int, int | None]
+    ) -> None:
+        group = await get_group(tx, group_id)
+        if group is None:
+            return
+        await rota_store.release_non_presenters(tx, group_id, now)
+        await rota_store.void_swaps_of_cancelled(tx, group_id)
+        inputs = await rota_inputs(tx, group, now)
         plan = assign_presenters(
             members=inputs.members,
             sessions=inputs.sessions,
@@ -84,16 +129,187 @@ async def regenerate_rota(
         )
         for session in inputs.sessions:
             if session.locked_presenter is None and plan[session.id] != inputs.current[session.id]:
-                await rota_store.set_presenter(
-                    connection, session.id, plan[session.id], locked=False
-                )
-    old = dict(inputs.current)
-    old.update(extra_old or {})
-    return slot_changes(old, plan)
+                await rota_store.set_presenter(tx, session.id, plan[session.id], locked=False)
+        # `before` has the slots as they were before the change: a cancelled session's
+        # presenter, or a removed member, counts as having lost their slots.
+        changes = slot_changes(before, plan)
+        if changes:
+            tx.notify(SlotsChanged(group_id, changes))
+
+
+async def regenerate_rota(
+    database: Database, group: Group, now: datetime, *, actor_id: int | None = None
+) -> RotaChange:
+    """(Re)assign presenters to every upcoming unlocked session (`/rota generate`, with
+    the leader who asked as `actor_id`)."""
+    async with database.transaction() as tx:
+        await tx.watch(group.id, now)
+        if actor_id is not None:
+            await audit.record_change(tx, group, actor_id, "rota generate", "", now)
+    return RotaChange(slot_changes_in(tx.notices, group.id), tx.notices)
+
+
+async def assign_presenter(
+    database: Database, group: Group, session_id: int, member_id: int, actor_id: int, now: datetime
+) -> tuple[Session, RotaChange]:
+    """A leader's choice of presenter for one session; the session is then fixed and the
+    rest of the rota is re-balanced around it."""
+    async with database.transaction() as tx:
+        session = await session_service.upcoming_session_of(tx, session_id, group, now)
+        role = await role_of(tx, group.id, member_id)
+        if role is None:
+            raise Refusal(f"<@{member_id}> is not a member of **{{group}}**.", group=group.name)
+        if role.leads:
+            raise Refusal(
+                f"<@{member_id}> is a {role}: leaders and co-leaders facilitate and do not present."
+            )
+        await tx.watch(group.id, now)
+        await rota_store.set_presenter(tx, session.id, member_id, locked=True)
+        await audit.record_change(
+            tx,
+            group,
+            actor_id,
+            "rota assign",
+            f"session {session.id} to {member_id}",
+            now,
+            subject_id=member_id,
+        )
+    return session, RotaChange(slot_changes_in(tx.notices, group.id), tx.notices)
+
+
+async def mark_away(
+    database: Database, group: Group, member_id: int, first: str, last: str, now: datetime
+) -> RotaChange:
+    """The member is away from the local date `first` to `last`, both included; any slot
+    of theirs in that time (fixed ones too) is handed on."""
+    if await role_of(database, group.id, member_id) is None:
+        raise Refusal("You are not on the roster of **{group}**.", group=group.name)
+    zone = ZoneInfo(group.timezone)
+    start = parse_local_date(first, zone, "`from`")
+    last_start = parse_local_date(last, zone, "`to`")
+    if last_start < start:
+        raise Refusal("The last day away is before the first; check the dates.")
+    last_day = last_start.astimezone(zone).date()
+    if last_day.year > start.year + MAX_ABSENCE_YEARS:
+        raise Refusal("That absence is more than five years long; check the dates.")
+    # Away until the end of the last day: the absence ends at the next local midnight.
+    end = parse_local_date((last_day + timedelta(days=1)).isoformat(), zone)
+    if end <= now:
+        raise Refusal("Those dates are in the past.")
+    async with database.transaction() as tx:
+        await tx.watch(group.id, now)
+        await rota_store.add_absence(tx, group.id, member_id, start, end)
+        await rota_store.unlock_slots_between(tx, group.id, member_id, max(start, now), end)
+    return RotaChange(slot_changes_in(tx.notices, group.id), tx.notices)
+
+
+@dataclass(frozen=True)
+class SwapRequest:
+    swap_id: int
+    group: Group
+    session: Session
+
+
+async def request_swap(
+    database: Database,
+    session_id: int,
+    requester_id: int,
+    other_id: int,
+    now: datetime,
+    *,
+    other_is_bot: bool = False,
+) -> SwapRequest:
+    """The presenter of a session asks another member to take it (a bot never is one)."""
+    not_found = "I can't find that session; pick one from the list."
+    async with database.transaction() as tx:
+        found = await session_store.get_session(tx, session_id)
+        group = None if found is None else await get_group(tx, found.group_id)
+        if group is None or await role_of(tx, group.id, requester_id) is None:
+            raise Refusal(not_found)
+        session = await session_service.upcoming_session_of(tx, session_id, group, now)
+        if session.presenter_id != requester_id:
+            raise Refusal("You can only offer a slot where you are the presenter.")
+        other_role = None if other_is_bot else await role_of(tx, group.id, other_id)
+        if other_role is None:
+            raise Refusal(f"<@{other_id}> is not a member of **{{group}}**.", group=group.name)
+        if other_id == requester_id:
+            raise Refusal("Choose someone other than yourself.")
+        if other_role is not Role.MEMBER:
+            raise Refusal(f"<@{other_id}> is a {other_role} and does not present.")
+        swap_id = await rota_store.create_swap(tx, session.id, requester_id, other_id, now)
+    return SwapRequest(swap_id, group, session)
+
+
+@dataclass(frozen=True)
+class SwapAnswered:
+    """A swap request answered: the session, who asked, and (on acceptance) the slot of
+    the member who answered that the requester takes in exchange."""
+
+    accepted: bool
+    group: Group
+    session: Session
+    requester_id: int
+    exchanged: Session | None = None
+
+
+async def answer_swap(
+    database: Database, swap_id: int, answerer_id: int, accept: bool, now: datetime
+) -> SwapAnswered:
+    """Accept or decline a swap request, in one transaction.
+
+    On acceptance the other member takes the slot; if they had an upcoming slot of their
+    own in the group, the requester takes the earliest such slot (an exchange). Both
+    slots are then locked: they were agreed by the people concerned, and regenerating
+    the rota must not undo that. A request that no longer applies is refused, and
+    recorded as expired or void.
+    """
+    refusal: Refusal | None = None
+    async with database.transaction() as tx:
+        swap = await rota_store.get_swap(tx, swap_id)
+        if swap is None:
+            raise Refusal("This request no longer exists.")
+        if swap.target_id != answerer_id:
+            raise Refusal("Only the member who was asked can answer this request.")
+        if swap.state != "pending":
+            raise Refusal(f"This request was already {swap.state}.")
+        session = await session_store.get_session(tx, swap.session_id)
+        group = None if session is None else await get_group(tx, session.group_id)
+        if session is None or group is None or session.cancelled or session.starts_at <= now:
+            await rota_store.decide_swap(tx, swap.id, "expired", now)
+            refusal = Refusal("This request has expired: the session has started or was cancelled.")
+        elif session.presenter_id != swap.requester_id:
+            await rota_store.decide_swap(tx, swap.id, "void", now)
+            refusal = Refusal(
+                "The slot changed hands since this request was made; it no longer applies."
+            )
+        elif await role_of(tx, group.id, swap.target_id) is not Role.MEMBER:
+            # removed from the group, or now leads it: they no longer present
+            await rota_store.decide_swap(tx, swap.id, "void", now)
+            refusal = Refusal(
+                "You no longer present in this group, so this request no longer applies."
+            )
+        elif not accept:
+            await rota_store.decide_swap(tx, swap.id, "declined", now)
+            return SwapAnswered(False, group, session, swap.requester_id)
+        else:
+            await rota_store.decide_swap(tx, swap.id, "accepted", now)
+            own = [
+                s
+                for s in await session_store.upcoming_sessions(tx, group.id, now)
+                if s.presenter_id == swap.target_id and s.id != session.id
+            ]
+            await rota_store.set_presenter(tx, session.id, swap.target_id, locked=True)
+            exchanged = own[0] if own else None
+            if exchanged is not None:
+                await rota_store.set_presenter(tx, exchanged.id, swap.requester_id, locked=True)
+            return SwapAnswered(True, group, session, swap.requester_id, exchanged)
+    # The request's new state is committed; then the member hears why nothing else was.
+    assert refusal is not None
+    raise refusal
 
 
 async def next_candidate(
-    database: Database, group: Group, session_id: int, now: datetime
+    database: Reader, group: Group, session_id: int, now: datetime
 ) -> int | None:
     """Who the rota would ask to stand in at a session if its presenter cannot come."""
     inputs = await rota_inputs(database, group, now)
@@ -110,67 +326,3 @@ async def next_candidate(
         declines=inputs.declines,
         term_start=group.term_start,
     )
-
-
-@dataclass(frozen=True)
-class SwapOutcome:
-    """What answering a swap request did; `message` explains it to the person answering."""
-
-    done: bool
-    message: str
-    session_id: int | None = None
-    requester_id: int | None = None
-    target_id: int | None = None
-    exchanged_session_id: int | None = None
-
-
-async def answer_swap(
-    database: Database, swap_id: int, answerer_id: int, accept: bool, now: datetime
-) -> SwapOutcome:
-    """Accept or decline a swap request, in one transaction.
-
-    On acceptance the other member takes the slot; if they had an upcoming slot of their
-    own in the group, the requester takes the earliest such slot (an exchange). Both
-    slots are then locked: they were agreed by the people concerned, and regenerating
-    the rota must not undo that.
-    """
-    async with database.transaction() as connection:
-        swap = await rota_store.get_swap(database, swap_id)
-        if swap is None:
-            return SwapOutcome(False, "This request no longer exists.")
-        if swap.target_id != answerer_id:
-            return SwapOutcome(False, "Only the member who was asked can answer this request.")
-        if swap.state != "pending":
-            return SwapOutcome(False, f"This request was already {swap.state}.")
-        session = await session_store.get_session(database, swap.session_id)
-        if session is None or session.cancelled or session.starts_at <= now:
-            await rota_store.decide_swap(connection, swap.id, "expired", now)
-            return SwapOutcome(
-                False, "This request has expired: the session has started or was cancelled."
-            )
-        if session.presenter_id != swap.requester_id:
-            await rota_store.decide_swap(connection, swap.id, "void", now)
-            return SwapOutcome(
-                False, "The slot changed hands since this request was made; it no longer applies."
-            )
-        if await role_of(database, session.group_id, swap.target_id) is not Role.MEMBER:
-            # removed from the group, or now leads it: they no longer present
-            await rota_store.decide_swap(connection, swap.id, "void", now)
-            return SwapOutcome(
-                False, "You no longer present in this group, so this request no longer applies."
-            )
-        base = SwapOutcome(True, "", session.id, swap.requester_id, swap.target_id)
-        if not accept:
-            await rota_store.decide_swap(connection, swap.id, "declined", now)
-            return replace(base, message="You declined the swap.")
-        await rota_store.decide_swap(connection, swap.id, "accepted", now)
-        own = [
-            s
-            for s in await session_store.upcoming_sessions(database, session.group_id, now)
-            if s.presenter_id == swap.target_id and s.id != session.id
-        ]
-        await rota_store.set_presenter(connection, session.id, swap.target_id, locked=True)
-        exchanged = own[0].id if own else None
-        if exchanged is not None:
-            await rota_store.set_presenter(connection, exchanged, swap.requester_id, locked=True)
-        return replace(base, message="You accepted the swap.", exchanged_session_id=exchanged)

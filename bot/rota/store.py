@@ -8,11 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.kernel.clock import from_unix, to_unix
-from bot.kernel.db import Database
-from bot.sessions.store import upcoming_sessions
+from bot.kernel.db import Reader, Transaction
 
 
 @dataclass(frozen=True)
@@ -25,7 +22,7 @@ class MySlot:
 
 
 async def my_next_slots(
-    database: Database, user_id: int, now: datetime, guild_id: int | None
+    database: Reader, user_id: int, now: datetime, guild_id: int | None
 ) -> list[MySlot]:
     """The user's upcoming presenting slots in the groups of one server, or of every
     server when `guild_id` is None (a DM), soonest first."""
@@ -43,7 +40,7 @@ async def my_next_slots(
     return _slots(rows)
 
 
-async def pending_swaps_for(database: Database, user_id: int, now: datetime) -> list[MySlot]:
+async def pending_swaps_for(database: Reader, user_id: int, now: datetime) -> list[MySlot]:
     """Swap requests the user can still answer: on planned sessions that have not
     started, still presented by the requester, while the user presents in the group."""
     rows = await database.fetchall(
@@ -75,9 +72,9 @@ def _slots(rows: Iterable[sqlite3.Row]) -> list[MySlot]:
 
 
 async def set_presenter(
-    connection: aiosqlite.Connection, session_id: int, presenter_id: int | None, *, locked: bool
+    tx: Transaction, session_id: int, presenter_id: int | None, *, locked: bool
 ) -> None:
-    await connection.execute(
+    await tx.execute(
         "UPDATE sessions SET presenter_id = ?, presenter_locked = ? WHERE id = ?",
         (presenter_id, int(locked), session_id),
     )
@@ -94,19 +91,19 @@ class AbsenceRecord:
 
 
 async def add_absence(
-    connection: aiosqlite.Connection,
+    tx: Transaction,
     group_id: int,
     user_id: int,
     starts_at: datetime,
     ends_at: datetime,
 ) -> None:
-    await connection.execute(
+    await tx.execute(
         "INSERT INTO absences (group_id, user_id, starts_at, ends_at) VALUES (?, ?, ?, ?)",
         (group_id, user_id, to_unix(starts_at), to_unix(ends_at)),
     )
 
 
-async def absences(database: Database, group_id: int) -> list[AbsenceRecord]:
+async def absences(database: Reader, group_id: int) -> list[AbsenceRecord]:
     rows = await database.fetchall(
         "SELECT user_id, starts_at, ends_at FROM absences WHERE group_id = ? ORDER BY starts_at",
         (group_id,),
@@ -130,16 +127,16 @@ class Swap:
 
 
 async def create_swap(
-    connection: aiosqlite.Connection,
+    tx: Transaction,
     session_id: int,
     requester_id: int,
     target_id: int,
     now: datetime,
 ) -> int:
-    await connection.execute(
+    await tx.execute(
         "UPDATE swaps SET state = 'void' WHERE session_id = ? AND state = 'pending'", (session_id,)
     )
-    cursor = await connection.execute(
+    cursor = await tx.execute(
         "INSERT INTO swaps (session_id, requester_id, target_id, created_at) VALUES (?, ?, ?, ?)",
         (session_id, requester_id, target_id, to_unix(now)),
     )
@@ -147,7 +144,7 @@ async def create_swap(
     return cursor.lastrowid
 
 
-async def get_swap(database: Database, swap_id: int) -> Swap | None:
+async def get_swap(database: Reader, swap_id: int) -> Swap | None:
     row = await database.fetchone(
         "SELECT id, session_id, requester_id, target_id, state FROM swaps WHERE id = ?", (swap_id,)
     )
@@ -156,39 +153,46 @@ async def get_swap(database: Database, swap_id: int) -> Swap | None:
     return Swap(row["id"], row["session_id"], row["requester_id"], row["target_id"], row["state"])
 
 
-async def decide_swap(
-    connection: aiosqlite.Connection, swap_id: int, state: str, now: datetime
-) -> bool:
+async def decide_swap(tx: Transaction, swap_id: int, state: str, now: datetime) -> bool:
     """Move a pending swap to `state`; False if it was no longer pending (decided twice)."""
-    cursor = await connection.execute(
+    cursor = await tx.execute(
         "UPDATE swaps SET state = ?, decided_at = ? WHERE id = ? AND state = 'pending'",
         (state, to_unix(now), swap_id),
     )
     return cursor.rowcount == 1
 
 
-async def release_slots(
-    connection: aiosqlite.Connection, database: Database, group_id: int, user_id: int, now: datetime
-) -> dict[int, int | None]:
-    """Inside the caller's transaction, hand the member's upcoming slots (fixed ones too)
-    back to the rota: they left the group or now lead it. Returns session id to the
-    member, to count as the slots they lost."""
-    lost: dict[int, int | None] = {
-        session.id: user_id
-        for session in await upcoming_sessions(database, group_id, now)
-        if session.presenter_id == user_id
-    }
-    for session_id in lost:
-        await set_presenter(connection, session_id, None, locked=False)
-    return lost
+async def release_non_presenters(tx: Transaction, group_id: int, now: datetime) -> None:
+    """Inside the caller's transaction, hand back to the rota every upcoming slot (fixed
+    ones too) whose presenter is not one of the group's plain members any more: they left
+    the group, or now lead it (leaders and co-leaders facilitate and do not present)."""
+    await tx.execute(
+        """
+        UPDATE sessions SET presenter_id = NULL, presenter_locked = 0
+        WHERE group_id = ? AND status = 'planned' AND starts_at > ?
+          AND presenter_id IS NOT NULL
+          AND presenter_id NOT IN (
+              SELECT user_id FROM members WHERE group_id = ? AND role = 'member')
+        """,
+        (group_id, to_unix(now), group_id),
+    )
+
+
+async def void_swaps_of_cancelled(tx: Transaction, group_id: int) -> None:
+    """Swap requests for sessions that were cancelled no longer apply."""
+    await tx.execute(
+        "UPDATE swaps SET state = 'void' WHERE state = 'pending' AND session_id IN"
+        " (SELECT id FROM sessions WHERE group_id = ? AND status = 'cancelled')",
+        (group_id,),
+    )
 
 
 async def unlock_slots_between(
-    connection: aiosqlite.Connection, group_id: int, user_id: int, start: datetime, end: datetime
+    tx: Transaction, group_id: int, user_id: int, start: datetime, end: datetime
 ) -> None:
     """Release the member's fixed slots starting in [start, end) to the rota (they will
     be away then), so regeneration can hand them on."""
-    await connection.execute(
+    await tx.execute(
         "UPDATE sessions SET presenter_locked = 0 WHERE group_id = ? AND presenter_id = ?"
         " AND starts_at >= ? AND starts_at < ?",
         (group_id, user_id, to_unix(start), to_unix(end)),

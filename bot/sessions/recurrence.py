@@ -27,78 +27,32 @@ No clock is read here: "now" is always passed in.
 from __future__ import annotations
 
 import calendar
-import difflib
 import math
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from functools import cache
 from typing import Final, Literal
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from bot.kernel.clock import require_aware
+from bot.kernel.zones import (
+    MAX_ZONE_SUGGESTIONS,
+    InvalidTimeZone,
+    SchedulingError,
+    parse_zone,
+    suggest_zones,
+)
 
 MIN_DURATION_MINUTES: Final = 15
 MAX_DURATION_MINUTES: Final = 480
 MIN_COUNT: Final = 1
 MAX_COUNT: Final = 52
-MAX_ZONE_SUGGESTIONS: Final = 5
 LOCAL_START_FORMAT: Final = "YYYY-MM-DD HH:MM"
 LOCAL_START_EXAMPLE: Final = "2026-12-01 19:00"
 
 TimestampStyle = Literal["t", "T", "d", "D", "f", "F", "R"]
 _TIMESTAMP_STYLES: Final = frozenset({"t", "T", "d", "D", "f", "F", "R"})
 
-# Entries of the zone database that are not places a group could be in: "localtime" is a
-# copy of the host's own zone on some systems, "Factory" is a placeholder that reads "-00".
-_NOT_GROUP_ZONES: Final = frozenset({"localtime", "Factory", "posixrules"})
-# Current "Area/Place" names are what people should pick; legacy aliases such as "GB",
-# "US/Eastern" or "Etc/GMT+5" (whose sign is inverted) still work but are offered last.
-_PREFERRED_AREAS: Final = (
-    "Africa/",
-    "America/",
-    "Antarctica/",
-    "Arctic/",
-    "Asia/",
-    "Atlantic/",
-    "Australia/",
-    "Europe/",
-    "Indian/",
-    "Pacific/",
-)
-# What autocomplete offers before anything is typed: the zones most groups are likely to
-# use, rather than the alphabetical start of the list (Africa/Abidjan, Africa/Accra ...).
-_COMMON_ZONES: Final = (
-    "Europe/London",
-    "Europe/Dublin",
-    "America/New_York",
-    "America/Chicago",
-    "America/Denver",
-    "America/Los_Angeles",
-    "America/Toronto",
-    "America/Vancouver",
-    "Europe/Paris",
-    "Europe/Berlin",
-    "Europe/Amsterdam",
-    "Europe/Zurich",
-    "Europe/Stockholm",
-    "Europe/Helsinki",
-    "Australia/Sydney",
-    "Australia/Melbourne",
-    "Australia/Perth",
-    "Pacific/Auckland",
-    "Asia/Jerusalem",
-    "Asia/Kolkata",
-    "Asia/Singapore",
-    "Asia/Tokyo",
-    "America/Sao_Paulo",
-    "Africa/Johannesburg",
-    "UTC",
-)
-# How alike (difflib ratio) a typo must be to a zone name to be suggested: 0.7 keeps
-# "Londn" -> London and "Sydny" -> Sydney but drops look-alikes such as Paris -> Davis.
-_SIMILARITY_CUTOFF: Final = 0.7
 # Years a session can be typed for. Far outside this is a typo, and refusing it here
 # keeps UTC conversion and monthly arithmetic clear of datetime's year 1 to 9999 limits.
 _EARLIEST_YEAR: Final = 1970
@@ -118,27 +72,6 @@ class Repeat(StrEnum):
     MONTHLY = "monthly"
 
 
-class SchedulingError(ValueError):
-    """A leader's scheduling input cannot be used; ``str(error)`` is the reply to show.
-
-    Every message is one or two sentences a leader can act on without help, because
-    cogs show it as is.
-    """
-
-
-class InvalidTimeZone(SchedulingError):
-    """The text is not the name of an IANA time zone."""
-
-    def __init__(self, name: str, suggestions: tuple[str, ...]) -> None:
-        self.name = name
-        self.suggestions = suggestions
-        if suggestions:
-            hint = "Did you mean " + ", ".join(suggestions) + "?"
-        else:
-            hint = "Use a name from the IANA time zone database, such as Europe/London."
-        super().__init__(f"{name!r} is not a time zone I know. {hint}")
-
-
 class MalformedLocalStart(SchedulingError):
     """The start text is not a date and time in the expected format, or not a real date."""
 
@@ -146,9 +79,10 @@ class MalformedLocalStart(SchedulingError):
         self.text = text
         detail = f" ({reason})" if reason else ""
         super().__init__(
-            f"{text!r} is not a start time I can read{detail}. "
+            f"'{{text}}' is not a start time I can read{detail}. "
             f"Write it as {LOCAL_START_FORMAT} in the group's time zone, "
-            f"for example {LOCAL_START_EXAMPLE}."
+            f"for example {LOCAL_START_EXAMPLE}.",
+            text=text,
         )
 
 
@@ -158,8 +92,9 @@ class MalformedLocalDate(SchedulingError):
     def __init__(self, text: str, what: str) -> None:
         self.text = text
         super().__init__(
-            f"{text[:30]!r} is not a date I can read: write {what} as YYYY-MM-DD, "
-            "for example 2026-09-01."
+            f"'{{text}}' is not a date I can read: write {what} as YYYY-MM-DD, "
+            "for example 2026-09-01.",
+            text=text,
         )
 
 
@@ -182,7 +117,9 @@ class InvalidRepeat(SchedulingError):
     def __init__(self, text: str) -> None:
         self.text = text
         choices = ", ".join(repeat.value for repeat in Repeat)
-        super().__init__(f"{text!r} is not a way to repeat sessions. Choose one of: {choices}.")
+        super().__init__(
+            f"'{{text}}' is not a way to repeat sessions. Choose one of: {choices}.", text=text
+        )
 
 
 class InvalidCount(SchedulingError):
@@ -220,100 +157,6 @@ class StartInPast(SchedulingError):
         super().__init__(
             f"That start time ({format_when(start)}) is in the past. Choose a later time."
         )
-
-
-# --- time zones ------------------------------------------------------------------------
-
-
-def parse_zone(name: str) -> ZoneInfo:
-    """The zone a leader named, or `InvalidTimeZone` with up to five suggestions.
-
-    Matching ignores letter case and treats spaces as underscores, because people type
-    "europe/london" or "America/New York" and mean exactly one zone; the returned zone's
-    ``key`` is the canonical spelling, which is what should be stored. Only names in the
-    zone database are looked up, so arbitrary text never reaches the file system.
-    """
-    canonical = _zones_by_folded_name().get(_fold(name))
-    if canonical is None:
-        raise InvalidTimeZone(name, tuple(suggest_zones(name, limit=MAX_ZONE_SUGGESTIONS)))
-    return ZoneInfo(canonical)
-
-
-def suggest_zones(text: str, limit: int = 25) -> list[str]:
-    """Zone names for autocomplete and for "did you mean", best first.
-
-    Ranking, each tier before the next: exact match, names starting with the text, names
-    with a part starting with the text ("london" finds Europe/London), names containing
-    it, then names that look similar (typos such as "Europe/Londn"). Within a tier current
-    "Area/Place" names come before legacy aliases. Empty text gives commonly used zones
-    so the first autocomplete list is useful. 25 is Discord's autocomplete maximum.
-    """
-    if limit <= 0:
-        return []
-    query = _fold(text)
-    if not query:
-        return list(_COMMON_ZONES[:limit])
-    suggestions: list[str] = []
-    for name in _ranked_matches(query):
-        if name not in suggestions:
-            suggestions.append(name)
-            if len(suggestions) == limit:
-                break
-    return suggestions
-
-
-def _ranked_matches(query: str) -> Iterator[str]:
-    """Zone names matching `query` tier by tier; similarity is computed only if needed."""
-    by_folded_name = _zones_by_folded_name()
-    if query in by_folded_name:
-        yield by_folded_name[query]
-    yield from (name for folded, name in by_folded_name.items() if folded.startswith(query))
-    yield from (
-        name
-        for folded, name in by_folded_name.items()
-        if any(part.startswith(query) for part in folded.split("/"))
-    )
-    yield from (name for folded, name in by_folded_name.items() if query in folded)
-    yield from _similar_zone_names(query)
-
-
-def _similar_zone_names(query: str) -> list[str]:
-    """Names resembling `query` as a whole or in their last part, most similar first."""
-    query_last_part = query.rsplit("/", 1)[-1]
-    scored: list[tuple[float, int, str]] = []
-    for position, (folded, name) in enumerate(_zones_by_folded_name().items()):
-        similarity = max(
-            difflib.SequenceMatcher(None, query, folded).ratio(),
-            difflib.SequenceMatcher(None, query_last_part, folded.rsplit("/", 1)[-1]).ratio(),
-        )
-        if similarity >= _SIMILARITY_CUTOFF:
-            scored.append((-similarity, position, name))
-    return [name for _, _, name in sorted(scored)]
-
-
-@cache
-def _zone_names() -> tuple[str, ...]:
-    """Every usable zone name, current "Area/Place" names first, then alphabetical.
-
-    Cached because scanning the zone database takes milliseconds and autocomplete asks
-    on every keystroke.
-    """
-    names = available_timezones() - _NOT_GROUP_ZONES
-    return tuple(sorted(names, key=lambda name: (not _is_preferred(name), name)))
-
-
-@cache
-def _zones_by_folded_name() -> dict[str, str]:
-    """Canonical names keyed by their case-folded spelling, in `_zone_names` order."""
-    return {_fold(name): name for name in _zone_names()}
-
-
-def _is_preferred(name: str) -> bool:
-    return name == "UTC" or name.startswith(_PREFERRED_AREAS)
-
-
-def _fold(text: str) -> str:
-    return "_".join(text.split()).casefold()
 
 
 # --- local start times -----------------------------------------------------------------

@@ -7,10 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from bot.kernel.clock import from_unix, to_unix
-from bot.kernel.db import Database
+from bot.kernel.db import Reader, Transaction
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,7 @@ class Session:
 
 
 async def add_sessions(
-    connection: aiosqlite.Connection,
+    tx: Transaction,
     group_id: int,
     starts: Iterable[datetime],
     duration: timedelta,
@@ -51,7 +49,7 @@ async def add_sessions(
 ) -> list[int]:
     ids: list[int] = []
     for start in starts:
-        cursor = await connection.execute(
+        cursor = await tx.execute(
             "INSERT INTO sessions (group_id, starts_at, duration_min, created_at)"
             " VALUES (?, ?, ?, ?)",
             (group_id, to_unix(start), int(duration.total_seconds() // 60), to_unix(now)),
@@ -61,13 +59,13 @@ async def add_sessions(
     return ids
 
 
-async def get_session(database: Database, session_id: int) -> Session | None:
+async def get_session(database: Reader, session_id: int) -> Session | None:
     row = await database.fetchone("SELECT * FROM sessions WHERE id = ?", (session_id,))
     return None if row is None else Session.from_row(row)
 
 
 async def upcoming_sessions(
-    database: Database, group_id: int, now: datetime, limit: int | None = None
+    database: Reader, group_id: int, now: datetime, limit: int | None = None
 ) -> list[Session]:
     """Planned (not cancelled) sessions that have not started, soonest first."""
     rows = await database.fetchall(
@@ -78,7 +76,7 @@ async def upcoming_sessions(
     return [Session.from_row(row) for row in rows]
 
 
-async def past_sessions(database: Database, group_id: int, now: datetime) -> list[Session]:
+async def past_sessions(database: Reader, group_id: int, now: datetime) -> list[Session]:
     """Planned sessions that have started, oldest first: the presentation history."""
     rows = await database.fetchall(
         "SELECT * FROM sessions WHERE group_id = ? AND status = 'planned' AND starts_at <= ?"
@@ -88,31 +86,29 @@ async def past_sessions(database: Database, group_id: int, now: datetime) -> lis
     return [Session.from_row(row) for row in rows]
 
 
-async def cancel_session(connection: aiosqlite.Connection, session_id: int) -> None:
-    await connection.execute(
+async def cancel_session(tx: Transaction, session_id: int) -> None:
+    await tx.execute(
         "UPDATE sessions SET status = 'cancelled', presenter_id = NULL, presenter_locked = 0"
         " WHERE id = ?",
         (session_id,),
     )
-    await connection.execute(
+    await tx.execute(
         "UPDATE swaps SET state = 'void' WHERE session_id = ? AND state = 'pending'", (session_id,)
     )
 
 
-async def move_session(connection: aiosqlite.Connection, session_id: int, start: datetime) -> None:
+async def move_session(tx: Transaction, session_id: int, start: datetime) -> None:
     """Move a session. Its RSVPs are cleared: an answer given for the old time says
     nothing about the new one (an old "Can't make it" would otherwise keep the member
     out of the rota for a date they may well be free on)."""
-    await connection.execute(
-        "UPDATE sessions SET starts_at = ? WHERE id = ?", (to_unix(start), session_id)
-    )
-    await connection.execute("DELETE FROM rsvps WHERE session_id = ?", (session_id,))
+    await tx.execute("UPDATE sessions SET starts_at = ? WHERE id = ?", (to_unix(start), session_id))
+    await tx.execute("DELETE FROM rsvps WHERE session_id = ?", (session_id,))
 
 
 # -- RSVPs --------------------------------------------------------------------------
 
 
-async def declines(database: Database, group_id: int) -> dict[int, set[int]]:
+async def declines(database: Reader, group_id: int) -> dict[int, set[int]]:
     """Session id to the members who answered "Can't make it"."""
     rows = await database.fetchall(
         "SELECT r.session_id, r.user_id FROM rsvps AS r JOIN sessions AS s ON s.id = r.session_id"
@@ -125,7 +121,7 @@ async def declines(database: Database, group_id: int) -> dict[int, set[int]]:
     return found
 
 
-async def rsvp_counts(database: Database, session_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+async def rsvp_counts(database: Reader, session_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
     """Session id to (attending, can't make it)."""
     ids = list(session_ids)
     if not ids:
@@ -143,14 +139,14 @@ async def rsvp_counts(database: Database, session_ids: Iterable[int]) -> dict[in
 
 
 async def set_rsvp(
-    connection: aiosqlite.Connection, session_id: int, user_id: int, *, attending: bool
+    tx: Transaction, session_id: int, user_id: int, *, attending: bool
 ) -> bool | None:
     """Record an RSVP; returns the previous answer (None if there was none)."""
-    async with connection.execute(
+    async with tx.execute(
         "SELECT attending FROM rsvps WHERE session_id = ? AND user_id = ?", (session_id, user_id)
     ) as cursor:
         row = await cursor.fetchone()
-    await connection.execute(
+    await tx.execute(
         "INSERT INTO rsvps (session_id, user_id, attending) VALUES (?, ?, ?)"
         " ON CONFLICT (session_id, user_id) DO UPDATE SET attending = excluded.attending",
         (session_id, user_id, int(attending)),
@@ -158,7 +154,7 @@ async def set_rsvp(
     return None if row is None else bool(row["attending"])
 
 
-async def all_sessions(database: Database, group_id: int) -> list[Session]:
+async def all_sessions(database: Reader, group_id: int) -> list[Session]:
     """Every session of the group, cancelled ones included, oldest first."""
     rows = await database.fetchall(
         "SELECT * FROM sessions WHERE group_id = ? ORDER BY starts_at, id", (group_id,)
@@ -166,15 +162,11 @@ async def all_sessions(database: Database, group_id: int) -> list[Session]:
     return [Session.from_row(row) for row in rows]
 
 
-async def set_event_id(
-    connection: aiosqlite.Connection, session_id: int, event_id: int | None
-) -> None:
-    await connection.execute(
-        "UPDATE sessions SET event_id = ? WHERE id = ?", (event_id, session_id)
-    )
+async def set_event_id(tx: Transaction, session_id: int, event_id: int | None) -> None:
+    await tx.execute("UPDATE sessions SET event_id = ? WHERE id = ?", (event_id, session_id))
 
 
-async def mirrored_sessions(database: Database, group_id: int) -> list[Session]:
+async def mirrored_sessions(database: Reader, group_id: int) -> list[Session]:
     """Every session of the group that has a Scheduled Event on record, oldest first."""
     rows = await database.fetchall(
         "SELECT * FROM sessions WHERE group_id = ? AND event_id IS NOT NULL ORDER BY starts_at, id",

@@ -14,20 +14,16 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.groups.rules import Group, Role, name_key
 from bot.groups.store import (
-    Group,
-    Role,
     get_group,
     group_by_name,
     groups_by_channel,
     groups_in_guild,
     groups_of_user,
-    name_key,
     role_of,
 )
 from bot.kernel.errors import Refusal
-from bot.sessions.store import Session, get_session
-from cogs._common.messages import plain
 
 if TYPE_CHECKING:
     from bot.app import BalintBot
@@ -76,14 +72,15 @@ async def resolve_group(interaction: discord.Interaction[BalintBot], option: str
             named = [g for g in mine if name_key(g.name) == name_key(text)]
             if len(named) > 1:
                 raise Refusal(
-                    f"Several of your groups are called **{plain(text[:60])}**: pick one "
-                    "from the list the `group` option offers."
+                    "Several of your groups are called **{name}**: pick one "
+                    "from the list the `group` option offers.",
+                    name=text,
                 )
             group = named[0] if named else None
             if group is None and text.isdigit():
                 group = next((g for g in mine if g.id == int(text)), None)
         if group is None:
-            raise Refusal(f"I don't know a group called **{plain(text[:60])}** here.")
+            raise Refusal("I don't know a group called **{name}** here.", name=text)
         return group
     if guild_id is not None and interaction.channel_id is not None:
         here = await groups_by_channel(database, interaction.channel_id)
@@ -102,12 +99,17 @@ async def resolve_group(interaction: discord.Interaction[BalintBot], option: str
             f"You are not in any Balint group {where}. A group's leader can add you "
             "with `/group add`."
         )
-    names = ", ".join(f"**{plain(g.name)}**" for g in mine)
+    # each name is quoted (escaped) on its own: {g0}, {g1}, ...
+    names = ", ".join(f"**{{g{index}}}**" for index in range(len(mine)))
+    quoted = {f"g{index}": g.name for index, g in enumerate(mine)}
     if managing:
         raise Refusal(
-            f"This server has several groups ({names}): say which with the `group` option."
+            f"This server has several groups ({names}): say which with the `group` option.",
+            **quoted,
         )
-    raise Refusal(f"You are in several groups ({names}): say which with the `group` option.")
+    raise Refusal(
+        f"You are in several groups ({names}): say which with the `group` option.", **quoted
+    )
 
 
 async def access_to(interaction: discord.Interaction[BalintBot], group: Group) -> Access:
@@ -120,8 +122,8 @@ async def require_leader(interaction: discord.Interaction[BalintBot], option: st
     access = await access_to(interaction, group)
     if not access.can_lead:
         raise Refusal(
-            f"Only the leaders of **{plain(group.name)}** (or someone with Manage Server) "
-            "can do that."
+            "Only the leaders of **{group}** (or someone with Manage Server) can do that.",
+            group=group.name,
         )
     return access
 
@@ -130,16 +132,5 @@ async def require_member(interaction: discord.Interaction[BalintBot], option: st
     group = await resolve_group(interaction, option)
     access = await access_to(interaction, group)
     if not access.can_read:
-        raise Refusal(f"Only members of **{plain(group.name)}** can see or do that.")
+        raise Refusal("Only members of **{group}** can see or do that.", group=group.name)
     return access
-
-
-async def session_of_group(bot: BalintBot, session_id: int, group: Group) -> Session:
-    session = await get_session(bot.database, session_id)
-    if session is None or session.group_id != group.id:
-        raise Refusal("I can't find that session in this group; pick one from the list.")
-    if session.cancelled:
-        raise Refusal("That session was cancelled.")
-    if session.starts_at <= bot.clock.now():
-        raise Refusal("That session has already started.")
-    return session

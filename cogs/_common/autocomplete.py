@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import discord
 from discord import app_commands
 
-from bot.groups.store import Group, groups_in_guild, groups_of_user
+from bot.groups.rules import Group
+from bot.groups.store import groups_in_guild, groups_of_user
 from bot.kernel.errors import Refusal
 from bot.rota.store import my_next_slots
 from bot.sessions.recurrence import format_local_start, suggest_zones

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.groups.store import Group, get_group
+from bot.groups.rules import Group
+from bot.groups.store import get_group
 from bot.sessions import store as session_store
 
 if TYPE_CHECKING:
@@ -146,8 +147,8 @@ async def _mirror_session(
         location=location,
         description="A Balint group session. Reminders and RSVPs come from the bot.",
     )
-    async with bot.database.transaction() as connection:
-        await session_store.set_event_id(connection, session.id, created.id)
+    async with bot.database.transaction() as tx:
+        await session_store.set_event_id(tx, session.id, created.id)
 
 
 async def cancel_event(bot: BalintBot, group: Group, session: session_store.Session) -> str | None:
@@ -178,8 +179,8 @@ async def cancel_event(bot: BalintBot, group: Group, session: session_store.Sess
                     error.code,
                 )
                 return CANCEL_BY_HAND
-        async with bot.database.transaction() as connection:
-            await session_store.set_event_id(connection, session.id, None)
+        async with bot.database.transaction() as tx:
+            await session_store.set_event_id(tx, session.id, None)
         return None
 
 
@@ -222,7 +223,7 @@ async def forget_events(bot: BalintBot, group: Group) -> str | None:
                     problem = FORGET_BY_HAND
                     continue
             forgotten.append(session.id)
-        async with bot.database.transaction() as connection:
+        async with bot.database.transaction() as tx:
             for session_id in forgotten:
-                await session_store.set_event_id(connection, session_id, None)
+                await session_store.set_event_id(tx, session_id, None)
         return problem

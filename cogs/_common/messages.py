@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import discord
 from discord import app_commands
 
-from bot.groups.store import Group, PresenterMode
+from bot.groups.rules import Group, PresenterMode
 from bot.kernel.errors import Refusal
 from bot.kernel.logs import log_failure
 
@@ -154,12 +154,18 @@ async def send_ephemeral(interaction: discord.Interaction[Any], message: str) ->
         await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
+def refusal_text(refusal: Refusal) -> str:
+    """A refusal as the user reads it: what it quotes of user text is escaped here, the
+    one place that does it."""
+    return refusal.render(plain)
+
+
 async def answer_error(interaction: discord.Interaction[Any], error: Exception, what: str) -> None:
     """A `Refusal` (or a bad option) is shown as it is; anything else is logged without
     its message (it may quote confidential input) and the user gets a generic answer."""
     original = getattr(error, "original", error)
     if isinstance(original, Refusal):
-        message = original.message
+        message = refusal_text(original)
     elif isinstance(error, app_commands.CheckFailure | app_commands.TransformerError):
         message = str(error)
     else:

@@ -1,5 +1,6 @@
 """Telling people things: by DM, with a content-free mention in the home channel when
-Discord refuses the DM (the member closed DMs from server members)."""
+Discord refuses the DM (the member closed DMs from server members); and delivering the
+notices a service's transaction left (slots that moved, reminders to retire)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.groups.store import Group, roster
+from bot.groups.rules import Group
+from bot.groups.store import roster
 from bot.kernel.logs import log_failure
+from bot.reminders.jobs import RemindersToRetire
 from bot.rota.rules import SlotChange
+from bot.rota.service import SlotsChanged
 from bot.sessions.recurrence import format_when
 from bot.sessions.store import get_session
 from cogs._common.messages import plain
@@ -142,3 +146,44 @@ async def tell_slot_changes(
                     lines.append(f"- {label} on {format_when(session.starts_at)}")
         lines.append("See `/rota me` for all your slots.")
         await best_effort("a slot-change notice", tell(bot, group, member_id, "\n".join(lines)))
+
+
+async def retire_reminder_messages(
+    bot: BalintBot, posted: list[tuple[int, int]], note: str
+) -> None:
+    """The session was cancelled or moved: the channel reminders already posted for it
+    (taken from the database in the same transaction as the change, so a reminder the
+    change itself causes is never among them) stop offering RSVP buttons and say why.
+    One message deleted by hand does not keep the others from being retired."""
+    for channel_id, message_id in posted:
+        message = bot.get_partial_messageable(channel_id).get_partial_message(message_id)
+        try:
+            await message.edit(
+                content=note, view=None, allowed_mentions=discord.AllowedMentions.none()
+            )
+        except discord.NotFound:
+            continue
+
+
+async def deliver(bot: BalintBot, group: Group, notices: list[object], reason: str) -> None:
+    """After the reply: retire the reminders of sessions that were cancelled or moved,
+    then tell each member whose slots moved (`reason` says why). Each is best effort:
+    the change is made already, and one failure does not keep the others from going."""
+    for notice in notices:
+        if isinstance(notice, RemindersToRetire):
+            await best_effort(
+                "retiring reminders",
+                retire_reminder_messages(bot, notice.posted, retired_note(group, notice)),
+            )
+    for notice in notices:
+        if isinstance(notice, SlotsChanged):
+            await tell_slot_changes(bot, group, notice.changes, reason)
+
+
+def retired_note(group: Group, notice: RemindersToRetire) -> str:
+    """What a retired reminder says instead of asking for RSVPs."""
+    if notice.new_start is None:
+        when = format_when(notice.old_start)
+        return f"**{plain(group.name)}**: the session of {when} was cancelled."
+    moved = f"from {format_when(notice.old_start)} to {format_when(notice.new_start)}"
+    return f"**{plain(group.name)}**: this session moved {moved}. A new reminder will ask again."

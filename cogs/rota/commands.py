@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.app import BalintBot
-from bot.groups import audit
-from bot.groups.store import PresenterMode, Role, get_group, role_of
+from bot.groups.rules import PresenterMode
 from bot.kernel.errors import Refusal
-from bot.rota import store as rota_store
-from bot.rota.rules import slot_changes
-from bot.rota.service import regenerate_rota
+from bot.rota import service as rota_service
 from bot.rota.store import my_next_slots, pending_swaps_for
 from bot.sessions import store as session_store
-from bot.sessions.recurrence import SchedulingError, format_when, parse_local_date
-from cogs._common.access import require_leader, require_member, session_of_group
+from bot.sessions.recurrence import format_when
+from cogs._common.access import require_leader, require_member
 from cogs._common.audience import Audience
 from cogs._common.autocomplete import group_choices, my_slot_choices, session_choices
 from cogs._common.messages import plain, presenter_label, reply
-from cogs._common.notify import best_effort, tell, tell_slot_changes
+from cogs._common.notify import best_effort, deliver, tell
 from cogs.rota.swap import swap_view
 
 DEFAULT_SHOW, MAX_SHOW = 6, 25
@@ -119,22 +114,15 @@ class RotaCommands(
     ) -> None:
         target = (await require_leader(interaction, group)).group
         await interaction.response.defer(ephemeral=True, thinking=True)
-        async with self.bot.database.transaction() as connection:
-            await audit.record_change(
-                connection,
-                target,
-                interaction.user.id,
-                "rota generate",
-                "",
-                self.bot.clock.now(),
-            )
-        changes = await regenerate_rota(self.bot.database, target, self.bot.clock.now())
+        outcome = await rota_service.regenerate_rota(
+            self.bot.database, target, self.bot.clock.now(), actor_id=interaction.user.id
+        )
         await reply(
             interaction,
-            f"Regenerated the rota of **{plain(target.name)}**: {len(changes)} member(s) had "
-            "their slots changed and are told by DM. Manually assigned sessions were kept.",
+            f"Regenerated the rota of **{plain(target.name)}**: {len(outcome.changes)} member(s) "
+            "had their slots changed and are told by DM. Manually assigned sessions were kept.",
         )
-        await tell_slot_changes(self.bot, target, changes, "the rota was regenerated")
+        await deliver(self.bot, target, outcome.notices, "the rota was regenerated")
 
     @app_commands.command(
         name="assign",
@@ -152,44 +140,17 @@ class RotaCommands(
         group: str | None = None,
     ) -> None:
         target = (await require_leader(interaction, group)).group
-        planned = await session_of_group(self.bot, session, target)
-        role = await role_of(self.bot.database, target.id, member.id)
-        if member.bot or role is None:
-            raise Refusal(f"{member.mention} is not a member of **{plain(target.name)}**.")
-        if role.leads:
-            raise Refusal(
-                f"{member.mention} is a {role}: leaders and co-leaders facilitate "
-                "and do not present."
-            )
-        now = self.bot.clock.now()
-        before = {
-            s.id: s.presenter_id
-            for s in await session_store.upcoming_sessions(self.bot.database, target.id, now)
-        }
-        async with self.bot.database.transaction() as connection:
-            await rota_store.set_presenter(connection, planned.id, member.id, locked=True)
-            await audit.record_change(
-                connection,
-                target,
-                interaction.user.id,
-                "rota assign",
-                f"session {planned.id} to {member.id}",
-                now,
-            )
-        # The rest of the rota is rebalanced around the fixed slot; everyone whose slots
-        # moved (the old and new presenters included) gets one message with all of it.
-        await regenerate_rota(self.bot.database, target, now)
-        after = {
-            s.id: s.presenter_id
-            for s in await session_store.upcoming_sessions(self.bot.database, target.id, now)
-        }
+        if member.bot:
+            raise Refusal(f"{member.mention} is not a member of **{{group}}**.", group=target.name)
+        planned, outcome = await rota_service.assign_presenter(
+            self.bot.database, target, session, member.id, interaction.user.id, self.bot.clock.now()
+        )
         await reply(
             interaction,
             f"{member.mention} presents on {format_when(planned.starts_at)}; this session is "
             "now fixed and regeneration will not change it.",
         )
-        changes = slot_changes(before, after)
-        await tell_slot_changes(self.bot, target, changes, "a leader assigned a session by hand")
+        await deliver(self.bot, target, outcome.notices, "a leader assigned a session by hand")
 
     @app_commands.command(
         name="swap",
@@ -202,34 +163,21 @@ class RotaCommands(
     async def swap(
         self, interaction: discord.Interaction[BalintBot], session: int, with_: discord.User
     ) -> None:
-        planned_or_none = await session_store.get_session(self.bot.database, session)
-        if planned_or_none is None:
-            raise Refusal("I can't find that session; pick one from the list.")
-        target = await get_group(self.bot.database, planned_or_none.group_id)
-        assert target is not None
-        if await role_of(self.bot.database, target.id, interaction.user.id) is None:
-            raise Refusal("I can't find that session; pick one from the list.")
-        planned = await session_of_group(self.bot, session, target)
-        if planned.presenter_id != interaction.user.id:
-            raise Refusal("You can only offer a slot where you are the presenter.")
-        other_role = await role_of(self.bot.database, target.id, with_.id)
-        if with_.bot or other_role is None:
-            raise Refusal(f"{with_.mention} is not a member of **{plain(target.name)}**.")
-        if with_.id == interaction.user.id:
-            raise Refusal("Choose someone other than yourself.")
-        if other_role is not Role.MEMBER:
-            raise Refusal(f"{with_.mention} is a {other_role} and does not present.")
-        now = self.bot.clock.now()
-        async with self.bot.database.transaction() as connection:
-            swap_id = await rota_store.create_swap(
-                connection, planned.id, interaction.user.id, with_.id, now
-            )
+        request = await rota_service.request_swap(
+            self.bot.database,
+            session,
+            interaction.user.id,
+            with_.id,
+            self.bot.clock.now(),
+            other_is_bot=with_.bot,
+        )
+        target, planned, swap_id = request.group, request.session, request.swap_id
         await reply(
             interaction,
             f"I asked {with_.mention} to take your slot of {format_when(planned.starts_at)}. "
             "You'll hear when they answer.",
         )
-        request = (
+        asking = (
             f"<@{interaction.user.id}> asks you to take their presenting slot in "
             f"**{plain(target.name)}** on {format_when(planned.starts_at)}. If you have an "
             "upcoming slot of your own, they take it in exchange."
@@ -240,7 +188,7 @@ class RotaCommands(
                 self.bot,
                 target,
                 with_.id,
-                request,
+                asking,
                 view=swap_view(swap_id),
                 hint="answer with the buttons below (only you can); `/rota me` shows which slot.",
                 fallback_view=swap_view(swap_id),
@@ -270,40 +218,17 @@ class RotaCommands(
         to: str,
         group: str | None = None,
     ) -> None:
-        access = await require_member(interaction, group)
-        target = access.group
-        if access.role is None:
-            raise Refusal(f"You are not on the roster of **{plain(target.name)}**.")
-        zone = ZoneInfo(target.timezone)
-        try:
-            start = parse_local_date(from_, zone, "`from`")
-            last = parse_local_date(to, zone, "`to`")
-        except SchedulingError as error:
-            raise Refusal(str(error)) from None
-        if last < start:
-            raise Refusal("The last day away is before the first; check the dates.")
-        last_day = last.astimezone(zone).date()
-        if last_day.year > start.year + 5:
-            raise Refusal("That absence is more than five years long; check the dates.")
-        # Away until the end of the last day: the absence ends at the next local midnight.
-        end = parse_local_date((last_day + timedelta(days=1)).isoformat(), zone)
-        now = self.bot.clock.now()
-        if end <= now:
-            raise Refusal("Those dates are in the past.")
-        async with self.bot.database.transaction() as connection:
-            await rota_store.add_absence(connection, target.id, interaction.user.id, start, end)
-            # Fixed slots of this member inside the absence are released to the rota.
-            await rota_store.unlock_slots_between(
-                connection, target.id, interaction.user.id, max(start, now), end
-            )
-        changes = await regenerate_rota(self.bot.database, target, now)
+        target = (await require_member(interaction, group)).group
+        outcome = await rota_service.mark_away(
+            self.bot.database, target, interaction.user.id, from_, to, self.bot.clock.now()
+        )
         await reply(
             interaction,
             f"Noted: you are away from {from_} to {to} (inclusive) in "
             f"**{plain(target.name)}**. Any slot of yours in that time is handed on, and "
             "whoever takes it is told.",
         )
-        await tell_slot_changes(self.bot, target, changes, "a member will be away")
+        await deliver(self.bot, target, outcome.notices, "a member will be away")
 
     @app_commands.command(
         name="history",

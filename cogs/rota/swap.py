@@ -8,9 +8,7 @@ from typing import Any
 import discord
 
 from bot.app import BalintBot
-from bot.groups.store import get_group
 from bot.rota.service import answer_swap
-from bot.sessions import store as session_store
 from bot.sessions.recurrence import format_when
 from cogs._common.messages import NO_PINGS, guarded, plain
 from cogs._common.notify import best_effort, tell
@@ -56,22 +54,11 @@ class SwapAnswer(
         outcome = await answer_swap(
             bot.database, self.swap_id, interaction.user.id, self.accept, bot.clock.now()
         )
-        if not outcome.done:
-            await interaction.response.send_message(outcome.message, ephemeral=True)
-            return
-        assert outcome.session_id is not None
-        assert outcome.requester_id is not None
-        session = await session_store.get_session(bot.database, outcome.session_id)
-        assert session is not None
-        group = await get_group(bot.database, session.group_id)
-        assert group is not None
+        group, session = outcome.group, outcome.session
         when = format_when(session.starts_at)
-        exchange = ""
-        if outcome.exchanged_session_id is not None:
-            exchanged = await session_store.get_session(bot.database, outcome.exchanged_session_id)
-            assert exchanged is not None
-            exchange = format_when(exchanged.starts_at)
-        summary = f"{outcome.message} Session of {when} in **{plain(group.name)}**."
+        exchange = "" if outcome.exchanged is None else format_when(outcome.exchanged.starts_at)
+        verdict = "accepted" if outcome.accepted else "declined"
+        summary = f"You {verdict} the swap. Session of {when} in **{plain(group.name)}**."
         if exchange:
             summary += f" In exchange, <@{outcome.requester_id}> takes your slot of {exchange}."
         # The request message loses its buttons and says what happened. In the home
@@ -84,7 +71,6 @@ class SwapAnswer(
                 content=f"<@{interaction.user.id}> answered this request.", view=None
             )
             await interaction.followup.send(summary, ephemeral=True, allowed_mentions=NO_PINGS)
-        verdict = "accepted" if self.accept else "declined"
         note = (
             f"<@{interaction.user.id}> {verdict} your swap request for the session of {when} "
             f"in **{plain(group.name)}**."

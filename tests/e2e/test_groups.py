@@ -555,9 +555,9 @@ async def test_show_lists_roster_leaders_first_settings_and_next_session(scene: 
     assert lines[-1] == "No session planned yet."
 
     start = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
-    async with scene.running.database.transaction() as connection:
+    async with scene.running.database.transaction() as tx:
         await add_sessions(
-            connection, gid, [start + timedelta(weeks=1), start], timedelta(minutes=90), START
+            tx, gid, [start + timedelta(weeks=1), start], timedelta(minutes=90), START
         )
     # A manager not on the roster may look too (leader powers everywhere); with one group
     # in the server, it is the one meant wherever they ask.
@@ -731,29 +731,27 @@ async def test_confirmed_delete_removes_the_group_and_all_its_data(scene: Scene)
     alice = scene.members[0]
     start = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
     database = scene.running.database
-    async with database.transaction() as connection:
-        sessions = await add_sessions(connection, gid, [start], timedelta(minutes=90), START)
-        [kept_session] = await add_sessions(
-            connection, other, [start], timedelta(minutes=90), START
-        )
+    async with database.transaction() as tx:
+        sessions = await add_sessions(tx, gid, [start], timedelta(minutes=90), START)
+        [kept_session] = await add_sessions(tx, other, [start], timedelta(minutes=90), START)
         for session in (sessions[0], kept_session):
-            await connection.execute(
+            await tx.execute(
                 "INSERT INTO rsvps (session_id, user_id, attending) VALUES (?, ?, 1)",
                 (session, alice.id),
             )
-        await connection.execute(
+        await tx.execute(
             "INSERT INTO absences (group_id, user_id, starts_at, ends_at) VALUES (?, ?, ?, ?)",
             (gid, alice.id, to_unix(start), to_unix(start + timedelta(days=1))),
         )
-        await connection.execute(
+        await tx.execute(
             "INSERT INTO swaps (session_id, requester_id, target_id, created_at)"
             " VALUES (?, ?, ?, ?)",
             (sessions[0], alice.id, scene.members[1].id, to_unix(START)),
         )
         for group in (gid, other):
-            await connection.execute(
-                "INSERT INTO jobs (kind, key, due_at) VALUES ('test', ?, ?)",
-                (f"group:{group}:session:1:channel", to_unix(start)),
+            await tx.execute(
+                "INSERT INTO jobs (kind, key, due_at, group_id) VALUES ('test', ?, ?, ?)",
+                (f"group:{group}:session:1:channel", to_unix(start), group),
             )
     stale = await scene.slash("group delete", scene.admin, group=str(gid))
     prompt = await scene.slash("group delete", scene.admin, group="tuesday")
@@ -935,13 +933,13 @@ async def test_data_of_a_server_that_removed_the_bot_while_it_was_offline_is_del
     scene: Scene,
 ) -> None:
     await scene.create_group("Tuesday")
-    async with scene.running.database.transaction() as connection:
+    async with scene.running.database.transaction() as tx:
         # A server that removed the bot while it was down: its GUILD_DELETE never came.
-        await connection.execute(
+        await tx.execute(
             "INSERT INTO groups (guild_id, name, name_key, channel_id, timezone, created_at)"
             " VALUES (4242, 'Gone', 'gone', 1, 'Europe/London', 0)"
         )
-        await connection.execute(
+        await tx.execute(
             "INSERT INTO audit (guild_id, actor_id, action, at) VALUES (4242, 1, 'x', 0)"
         )
     await scene.restart()

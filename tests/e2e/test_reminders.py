@@ -109,8 +109,8 @@ async def test_leaders_are_told_when_no_case_came_in(scene: Scene) -> None:
 async def test_leaders_are_not_told_when_the_presenter_flagged_a_case(scene: Scene) -> None:
     session_id = await plan_one_session(scene)
     presenter = await presenter_of(scene, session_id)
-    async with scene.running.database.transaction() as connection:
-        await connection.execute(
+    async with scene.running.database.transaction() as tx:
+        await tx.execute(
             "INSERT INTO cases (session_id, member_id, kind, created_at) VALUES (?, ?, 'flag', 0)",
             (session_id, presenter.id),
         )
@@ -380,12 +380,12 @@ async def test_a_burst_of_200_dms_is_paced_and_none_is_dropped(scene: Scene) -> 
     bot = await scene.start(dm_pacer=pacer)
     await plan_one_session(scene)
     leaders = [scene.double.add_user(f"co-leader-{index}") for index in range(200)]
-    async with bot.database.transaction() as connection:
+    async with bot.database.transaction() as tx:
         group_id = await bot.database.scalar("SELECT id FROM groups")
-        await connection.execute("DELETE FROM members WHERE role != 'member'")
+        await tx.execute("DELETE FROM members WHERE role != 'member'")
         for user in leaders:
             scene.double.add_member(scene.guild, user)
-            await connection.execute(
+            await tx.execute(
                 "INSERT INTO members (group_id, user_id, role, added_at)"
                 " VALUES (?, ?, 'co-leader', 0)",
                 (group_id, user.id),
@@ -525,10 +525,10 @@ async def test_a_reminder_deleted_by_hand_does_not_stop_retiring_the_others(
     session_id = await plan_one_session(scene)
     await advance_to(scene, CHANNEL_DUE)
     [first] = reminders_in(scene)
-    async with scene.running.database.transaction() as connection:
+    async with scene.running.database.transaction() as tx:
         # A second posted reminder on record (as after a move into the window) whose
         # message someone deleted by hand.
-        await connection.execute(
+        await tx.execute(
             "INSERT INTO reminder_messages (session_id, channel_id, message_id) VALUES (?, ?, 1)",
             (session_id, scene.home.id),
         )

@@ -368,10 +368,8 @@ async def test_generate_fills_unassigned_sessions_and_keeps_locked_ones(tuesday:
     assert (await rota(scene))[0] == dave.id
     # a rota left stale (e.g. planned by an older version): every slot but the fixed one
     # lost its presenter
-    async with scene.running.database.transaction() as connection:
-        await connection.execute(
-            "UPDATE sessions SET presenter_id = NULL WHERE presenter_locked = 0"
-        )
+    async with scene.running.database.transaction() as tx:
+        await tx.execute("UPDATE sessions SET presenter_id = NULL WHERE presenter_locked = 0")
     before = {member.id: len(dm_texts(scene, member)) for member in scene.members}
 
     generated = await run(scene, "rota generate", scene.leader)

@@ -73,8 +73,8 @@ async def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
         await database.migrate()
 
         async def insert_then_fail() -> None:
-            async with database.transaction() as connection:
-                await connection.execute("INSERT INTO meta (key, value) VALUES ('a', 'b')")
+            async with database.transaction() as tx:
+                await tx.execute("INSERT INTO meta (key, value) VALUES ('a', 'b')")
                 raise RuntimeError
 
         with pytest.raises(RuntimeError):
@@ -102,8 +102,8 @@ async def test_reads_inside_own_transaction_see_its_writes(tmp_path: Path) -> No
     database = await Database.open(tmp_path / "x.db")
     try:
         await database.migrate()
-        async with database.transaction() as connection:
-            await connection.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+        async with database.transaction() as tx:
+            await tx.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
             assert await database.scalar("SELECT value FROM meta WHERE key = 'k'") == "v"
     finally:
         await database.close()
@@ -117,8 +117,8 @@ async def test_other_tasks_do_not_see_uncommitted_rows(tmp_path: Path) -> None:
         release = asyncio.Event()
 
         async def writer() -> None:
-            async with database.transaction() as connection:
-                await connection.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+            async with database.transaction() as tx:
+                await tx.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
                 inserted.set()
                 await release.wait()
                 raise_rollback = True

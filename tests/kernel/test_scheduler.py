@@ -161,9 +161,9 @@ async def test_job_failing_every_time_ends_failed_without_its_message(database: 
 async def test_lease_expiry_reclaims_a_job_whose_process_died(database: Database) -> None:
     clock, handler = ManualClock(START), Recorder()
     await database.migrate()
-    async with database.transaction() as connection:
+    async with database.transaction() as tx:
         # What a process that died mid-run leaves behind: running, lease not yet out.
-        await connection.execute(
+        await tx.execute(
             "INSERT INTO jobs (kind, key, due_at, state, attempts, lease_until)"
             " VALUES ('test', 'orphan', ?, 'running', 1, ?)",
             (int(START.timestamp()), int((START + LEASE).timestamp())),

@@ -24,7 +24,7 @@ from bot.reminders.rules import (
 START = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
 WEEK_BEFORE = START - timedelta(days=7)
 KEY_PATTERN = re.compile(
-    r"group:(?P<group>\d+):session:(?P<session>\d+):at:(?P<unix>-?\d+):(?P<kind>[a-z]+)"
+    r"reminders:group:(?P<group>\d+):session:(?P<session>\d+):at:(?P<unix>-?\d+):(?P<kind>[a-z]+)"
 )
 
 
@@ -81,7 +81,7 @@ def test_reminder_kind_values_are_stable() -> None:
 
 def test_key_has_the_documented_shape() -> None:
     key = reminder_key(7, 42, START, ReminderKind.PRESENTER)
-    assert key == f"group:7:session:42:at:{int(START.timestamp())}:presenter"
+    assert key == f"reminders:group:7:session:42:at:{int(START.timestamp())}:presenter"
 
 
 def test_key_is_the_same_for_the_same_instant_in_any_zone() -> None:
@@ -93,7 +93,7 @@ def test_key_is_the_same_for_the_same_instant_in_any_zone() -> None:
 
 def test_prefix_covers_every_key_of_its_session_only() -> None:
     prefix = session_key_prefix(1, 1)
-    assert prefix == "group:1:session:1:"
+    assert prefix == "reminders:group:1:session:1:"
     for kind in ReminderKind:
         assert reminder_key(1, 1, START, kind).startswith(prefix)
         assert reminder_key(1, 1, START + timedelta(days=3), kind).startswith(prefix)
