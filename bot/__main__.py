@@ -30,7 +30,8 @@ EXIT_CONFIG = 2
 
 
 def fail(message: str) -> None:
-    print(f"balint-bot: error: {message}", file=sys.stderr)
+    # The one line an operator reads when the bot cannot start (logging may not be set up).
+    print(f"balint-bot: error: {message}", file=sys.stderr)  # noqa: T201
 
 
 def configure_logging(settings: Settings) -> None:

@@ -53,40 +53,51 @@ def is_manager(interaction: discord.Interaction[BalintBot], group: Group) -> boo
 
 
 async def resolve_group(interaction: discord.Interaction[BalintBot], option: str | None) -> Group:
-    bot = interaction.client
-    database = bot.database
-    user_id = interaction.user.id
-    guild_id = interaction.guild_id
+    """The group a command is about (see the module's docstring for the order)."""
     if option is not None and option.strip():
-        text = option.strip()
-        group: Group | None = None
-        if text.isdigit() and guild_id is not None:
+        return await _named_group(interaction, option.strip())
+    return await _implied_group(interaction)
+
+
+async def _named_group(interaction: discord.Interaction[BalintBot], text: str) -> Group:
+    """The group the `group` option names: an id (from autocomplete) or a name."""
+    database = interaction.client.database
+    guild_id = interaction.guild_id
+    group: Group | None = None
+    if guild_id is not None:
+        if text.isdigit():
             group = await get_group(database, int(text))
             if group is not None and group.guild_id != guild_id:
                 group = None
-        if group is None and guild_id is not None:
-            group = await group_by_name(database, guild_id, text)
-        if group is None and guild_id is None:
-            # In a DM only the user's own groups are candidates, from any server.
-            mine = await groups_of_user(database, None, user_id)
-            named = [g for g in mine if name_key(g.name) == name_key(text)]
-            if len(named) > 1:
-                raise Refusal(
-                    "Several of your groups are called **{name}**: pick one "
-                    "from the list the `group` option offers.",
-                    name=text,
-                )
-            group = named[0] if named else None
-            if group is None and text.isdigit():
-                group = next((g for g in mine if g.id == int(text)), None)
         if group is None:
-            raise Refusal("I don't know a group called **{name}** here.", name=text)
-        return group
+            group = await group_by_name(database, guild_id, text)
+    else:
+        # In a DM only the user's own groups are candidates, from any server.
+        mine = await groups_of_user(database, None, interaction.user.id)
+        named = [g for g in mine if name_key(g.name) == name_key(text)]
+        if len(named) > 1:
+            raise Refusal(
+                "Several of your groups are called **{name}**: pick one "
+                "from the list the `group` option offers.",
+                name=text,
+            )
+        group = named[0] if named else None
+        if group is None and text.isdigit():
+            group = next((g for g in mine if g.id == int(text)), None)
+    if group is None:
+        raise Refusal("I don't know a group called **{name}** here.", name=text)
+    return group
+
+
+async def _implied_group(interaction: discord.Interaction[BalintBot]) -> Group:
+    """Without the option: the group of this channel, else the user's only group."""
+    database = interaction.client.database
+    guild_id = interaction.guild_id
     if guild_id is not None and interaction.channel_id is not None:
         here = await groups_by_channel(database, interaction.channel_id)
         if len(here) == 1:
             return here[0]
-    mine = await groups_of_user(database, guild_id, user_id)
+    mine = await groups_of_user(database, guild_id, interaction.user.id)
     managing = False
     if not mine and guild_id is not None and interaction.permissions.manage_guild:
         # Manage Server leads every group of the server without being on its roster.
@@ -102,14 +113,8 @@ async def resolve_group(interaction: discord.Interaction[BalintBot], option: str
     # each name is quoted (escaped) on its own: {g0}, {g1}, ...
     names = ", ".join(f"**{{g{index}}}**" for index in range(len(mine)))
     quoted = {f"g{index}": g.name for index, g in enumerate(mine)}
-    if managing:
-        raise Refusal(
-            f"This server has several groups ({names}): say which with the `group` option.",
-            **quoted,
-        )
-    raise Refusal(
-        f"You are in several groups ({names}): say which with the `group` option.", **quoted
-    )
+    whose = "This server has" if managing else "You are in"
+    raise Refusal(f"{whose} several groups ({names}): say which with the `group` option.", **quoted)
 
 
 async def access_to(interaction: discord.Interaction[BalintBot], group: Group) -> Access:
