@@ -14,7 +14,7 @@ from datetime import datetime
 
 from bot.groups import audit
 from bot.groups import store as group_store
-from bot.groups.rules import REMINDER_SETTINGS, Group, Role, clean_name
+from bot.groups.rules import REMINDER_SETTINGS, Group, Role, RosterEntry, clean_name
 from bot.kernel.db import Database
 from bot.kernel.errors import Refusal
 from bot.kernel.zones import parse_zone
@@ -36,6 +36,12 @@ class RosterChange:
 class SettingsChange:
     group: Group
     notices: list[object] = field(default_factory=list)
+
+
+def _refuse_losing_the_last_leader(entries: list[RosterEntry], previous: Role | None) -> None:
+    """A change that takes the role away from the group's only leader is refused."""
+    if previous is Role.LEADER and sum(e.role is Role.LEADER for e in entries) == 1:
+        raise Refusal("A group needs at least one leader: make someone else leader first.")
 
 
 async def create_group(
@@ -93,8 +99,7 @@ async def put_on_roster(
         previous = next((e.role for e in entries if e.user_id == member_id), None)
         if previous is role:
             raise Refusal(f"<@{member_id}> is already a {role} of **{{group}}**.", group=group.name)
-        if previous is Role.LEADER and sum(e.role is Role.LEADER for e in entries) == 1:
-            raise Refusal("A group needs at least one leader: make someone else leader first.")
+        _refuse_losing_the_last_leader(entries, previous)
         await group_store.put_member(tx, group.id, member_id, role, now)
         await audit.record_change(
             tx,
@@ -119,8 +124,7 @@ async def remove_from_roster(
         previous = next((e.role for e in entries if e.user_id == member_id), None)
         if previous is None:
             raise Refusal(f"<@{member_id}> is not in **{{group}}**.", group=group.name)
-        if previous is Role.LEADER and sum(e.role is Role.LEADER for e in entries) == 1:
-            raise Refusal("A group needs at least one leader: make someone else leader first.")
+        _refuse_losing_the_last_leader(entries, previous)
         await group_store.remove_member(tx, group.id, member_id)
         await audit.record_change(
             tx, group, actor_id, "roster remove", str(member_id), now, subject_id=member_id
