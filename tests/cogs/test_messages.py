@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.kernel.errors import Refusal
 from bot.sessions.recurrence import format_when
-from cogs._common.messages import MESSAGE_LIMIT, chunk_sections
+from cogs._common.messages import MESSAGE_LIMIT, chunk_sections, refusal_text
 
 # Discord markup that shows as raw text when cut in two: timestamps and mentions.
 MARKUP = re.compile(r"<t:-?\d+(:[tTdDfFR])?>|<@!?\d+>")
@@ -141,3 +142,12 @@ def test_a_section_that_fits_stays_in_one_message(sections: list[str], limit: in
     for section in sections:
         if section and len(section) <= limit:
             assert any(section in message for message in messages), (section, messages)
+
+
+def test_a_refusal_shows_quoted_user_text_escaped_and_short() -> None:
+    """The one place refusals are escaped: markdown and mentions in what a user typed
+    show literally, and a long input is cut so the refusal itself fits."""
+    typed = "@everyone **Tue** " + "x" * 3000
+    shown = refusal_text(Refusal("I don't know a group called **{name}** here.", name=typed))
+    assert shown.startswith("I don't know a group called **@\u200beveryone \\*\\*Tue\\*\\*")
+    assert len(shown) < 200

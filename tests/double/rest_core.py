@@ -387,19 +387,15 @@ class CoreRoutes:
     def _apply_event_fields(
         self, guild: Guild, event: dict[str, Any], body: dict[str, Any]
     ) -> None:
-        for key in ("name", "description", "scheduled_start_time", "scheduled_end_time"):
-            if key in body:
-                event[key] = body[key]
-        if body.get("privacy_level") is not None:
-            event["privacy_level"] = int(body["privacy_level"])
-        if body.get("entity_type") is not None:
-            event["entity_type"] = int(body["entity_type"])
-        if "channel_id" in body:
-            event["channel_id"] = None if body["channel_id"] is None else str(body["channel_id"])
-        if "entity_metadata" in body:
-            event["entity_metadata"] = body["entity_metadata"]
-        if body.get("recurrence_rule") is not None:
-            event["recurrence_rule"] = body["recurrence_rule"]
+        _copy_event_fields(event, body)
+        self._check_event_schedule(event, body)
+        if event["entity_type"] == 3:
+            _check_external_event(event)
+        else:
+            self._check_channel_event(guild, event)
+
+    def _check_event_schedule(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        """A start the body sets must lie in the future; an end must come after the start."""
         start = _parse_time(event["scheduled_start_time"], "scheduled_start_time")
         if "scheduled_start_time" in body and start <= self.world.now():
             raise form_error(
@@ -414,24 +410,15 @@ class CoreRoutes:
                 "GUILD_SCHEDULED_EVENT_END_BEFORE_START",
                 "Cannot schedule event to end before starting.",
             )
-        if event["entity_type"] == 3:
-            location = (event.get("entity_metadata") or {}).get("location")
-            if not location:
-                raise form_error(
-                    "entity_metadata.location", "BASE_TYPE_REQUIRED", "This field is required"
-                )
-            if end_raw is None:
-                raise form_error(
-                    "scheduled_end_time", "BASE_TYPE_REQUIRED", "This field is required"
-                )
-            event["channel_id"] = None
-        else:
-            channel_id = event["channel_id"]
-            channel = self.world.channels.get(int(channel_id)) if channel_id else None
-            if channel is None or channel.guild_id != guild.id:
-                raise form_error("channel_id", "BASE_TYPE_REQUIRED", "A guild channel is required")
-            if event["entity_metadata"] is None:
-                event.pop("entity_metadata")
+
+    def _check_channel_event(self, guild: Guild, event: dict[str, Any]) -> None:
+        """A voice/stage event needs a channel of the guild; it carries no null metadata."""
+        channel_id = event["channel_id"]
+        channel = self.world.channels.get(int(channel_id)) if channel_id else None
+        if channel is None or channel.guild_id != guild.id:
+            raise form_error("channel_id", "BASE_TYPE_REQUIRED", "A guild channel is required")
+        if event["entity_metadata"] is None:
+            event.pop("entity_metadata")
 
     async def edit_event(self, call: Call) -> Reply:
         """Field updates and Discord's status moves (scheduled→active/canceled,
@@ -463,6 +450,33 @@ class CoreRoutes:
         del guild.scheduled_events[int(event["id"])]
         self.gateway.dispatch("GUILD_SCHEDULED_EVENT_DELETE", event, INTENT_GUILD_SCHEDULED_EVENTS)
         return no_content()
+
+
+def _copy_event_fields(event: dict[str, Any], body: dict[str, Any]) -> None:
+    """Copy onto the event the fields the body sets, as Discord stores them."""
+    for key in ("name", "description", "scheduled_start_time", "scheduled_end_time"):
+        if key in body:
+            event[key] = body[key]
+    if body.get("privacy_level") is not None:
+        event["privacy_level"] = int(body["privacy_level"])
+    if body.get("entity_type") is not None:
+        event["entity_type"] = int(body["entity_type"])
+    if "channel_id" in body:
+        event["channel_id"] = None if body["channel_id"] is None else str(body["channel_id"])
+    if "entity_metadata" in body:
+        event["entity_metadata"] = body["entity_metadata"]
+    if body.get("recurrence_rule") is not None:
+        event["recurrence_rule"] = body["recurrence_rule"]
+
+
+def _check_external_event(event: dict[str, Any]) -> None:
+    """An external event needs a location and an end time, and has no channel."""
+    location = (event.get("entity_metadata") or {}).get("location")
+    if not location:
+        raise form_error("entity_metadata.location", "BASE_TYPE_REQUIRED", "This field is required")
+    if event["scheduled_end_time"] is None:
+        raise form_error("scheduled_end_time", "BASE_TYPE_REQUIRED", "This field is required")
+    event["channel_id"] = None
 
 
 def _parse_time(raw: str, field_name: str) -> datetime:

@@ -80,28 +80,10 @@ class InteractionRoutes:
 
     def _respond(self, interaction: Interaction, call: Call, body: dict[str, Any]) -> Reply:
         world = self.world
-        if interaction.response is not None:
-            raise DiscordError(400, 40060, "Interaction has already been acknowledged.")
-        elapsed = world.clock() - interaction.sent_at
-        if elapsed > world.interaction_deadline:
-            raise DiscordError(
-                404,
-                10062,
-                "Unknown interaction",
-                detail=f"first response {elapsed:.2f} s after {interaction.describe()} "
-                f"(deadline {world.interaction_deadline:g} s)",
-            )
+        self._check_first_response_in_time(interaction)
         kind = int(body["type"])
         source = interaction.source_message
-        allowed = ALLOWED_CALLBACKS.get(interaction.type, set())
-        if source is None:
-            allowed = allowed - {6, 7}
-        if kind not in allowed:
-            raise form_error(
-                "type",
-                "INTERACTION_RESPONSE_TYPE_INVALID",
-                f"Callback type {kind} cannot answer {KIND_NAMES.get(interaction.type, '?')}",
-            )
+        _check_callback_type(interaction, kind)
         data: dict[str, Any] = body.get("data") or {}
         message: Message | None = None
         if kind == 4:
@@ -135,6 +117,21 @@ class InteractionRoutes:
         if not call.flag("with_response"):
             return no_content()
         return ok(self._callback_answer(interaction, kind, shown))
+
+    def _check_first_response_in_time(self, interaction: Interaction) -> None:
+        """Only one initial response, and it must arrive before the deadline."""
+        world = self.world
+        if interaction.response is not None:
+            raise DiscordError(400, 40060, "Interaction has already been acknowledged.")
+        elapsed = world.clock() - interaction.sent_at
+        if elapsed > world.interaction_deadline:
+            raise DiscordError(
+                404,
+                10062,
+                "Unknown interaction",
+                detail=f"first response {elapsed:.2f} s after {interaction.describe()} "
+                f"(deadline {world.interaction_deadline:g} s)",
+            )
 
     def _callback_answer(
         self, interaction: Interaction, kind: int, shown: Message | None
@@ -229,3 +226,16 @@ class InteractionRoutes:
         self.world.changes.notify()
         announce(self.world, self.gateway, "MESSAGE_DELETE", message)
         return no_content()
+
+
+def _check_callback_type(interaction: Interaction, kind: int) -> None:
+    """The callback type must suit the interaction; 6/7 need a message to act on."""
+    allowed = ALLOWED_CALLBACKS.get(interaction.type, set())
+    if interaction.source_message is None:
+        allowed = allowed - {6, 7}
+    if kind not in allowed:
+        raise form_error(
+            "type",
+            "INTERACTION_RESPONSE_TYPE_INVALID",
+            f"Callback type {kind} cannot answer {KIND_NAMES.get(interaction.type, '?')}",
+        )

@@ -96,6 +96,20 @@ class ProbeBot(commands.Bot):
         self.slow_delay = 0.0
 
     async def setup_hook(self) -> None:
+        registered: list[app_commands.Command[Any, Any, None] | app_commands.Group] = [
+            self._session_group(),
+            *self._view_commands(),
+            *self._dm_and_deferral_commands(),
+            *self._failing_response_commands(),
+            self._managers_only_command(),
+        ]
+        for command in registered:
+            self.tree.add_command(command)
+        self.add_view(FeedbackButton())
+        await self.tree.sync()
+
+    def _session_group(self) -> app_commands.Group:
+        """A group with subcommands taking user/string/int options and an autocomplete."""
         session = app_commands.Group(name="session", description="Balint sessions")
 
         @session.command(name="create", description="Create a session")
@@ -116,6 +130,11 @@ class ProbeBot(commands.Bot):
         ) -> list[app_commands.Choice[str]]:
             return [app_commands.Choice(name=n, value=n) for n in SESSION_NAMES if current in n]
 
+        return session
+
+    def _view_commands(self) -> list[app_commands.Command[Any, Any, None]]:
+        """Replies carrying a button that opens a modal, and a select menu."""
+
         @app_commands.command(name="feedback", description="Ask for feedback")
         async def feedback(interaction: discord.Interaction) -> None:
             await interaction.response.send_message("Tell us", view=FeedbackButton())
@@ -123,6 +142,11 @@ class ProbeBot(commands.Bot):
         @app_commands.command(name="pick", description="Pick a slot")
         async def pick(interaction: discord.Interaction) -> None:
             await interaction.response.send_message("Which day?", view=Pick())
+
+        return [feedback, pick]
+
+    def _dm_and_deferral_commands(self) -> list[app_commands.Command[Any, Any, None]]:
+        """A DM that may be refused, and a deferred reply with a file follow-up."""
 
         @app_commands.command(name="remind", description="DM a reminder")
         async def remind(
@@ -143,6 +167,11 @@ class ProbeBot(commands.Bot):
                 "Report ready",
                 file=discord.File(io.BytesIO(b"a,b\n1,2\n"), filename="report.csv"),
             )
+
+        return [remind, report]
+
+    def _failing_response_commands(self) -> list[app_commands.Command[Any, Any, None]]:
+        """Responses the double refuses: too late, a second acknowledgement, too long."""
 
         @app_commands.command(name="slow", description="Answers late")
         async def slow(interaction: discord.Interaction) -> None:
@@ -174,26 +203,17 @@ class ProbeBot(commands.Bot):
                 self.seen.failed(error)
                 await interaction.response.send_message("Too long", ephemeral=True)
 
+        return [slow, twice, essay]
+
+    def _managers_only_command(self) -> app_commands.Command[Any, Any, None]:
+        """A command with default member permissions."""
+
         @app_commands.command(name="admin", description="Managers only")
         @app_commands.default_permissions(manage_guild=True)
         async def admin(interaction: discord.Interaction) -> None:
             await interaction.response.send_message("Hello manager", ephemeral=True)
 
-        registered: list[app_commands.Command[Any, Any, None] | app_commands.Group] = [
-            session,
-            feedback,
-            pick,
-            remind,
-            report,
-            slow,
-            twice,
-            essay,
-            admin,
-        ]
-        for command in registered:
-            self.tree.add_command(command)
-        self.add_view(FeedbackButton())
-        await self.tree.sync()
+        return admin
 
     async def on_message(self, message: discord.Message) -> None:
         if message.author == self.user:

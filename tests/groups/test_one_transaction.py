@@ -158,3 +158,20 @@ async def test_an_action_that_moves_slots_reports_them(database: Database) -> No
     after = [s.presenter_id for s in await upcoming_sessions(database, group.id, NOW)]
     assert ALICE not in after
     assert all(p is not None for p in after)
+
+
+async def test_audit_entries_name_the_member_they_are_about(database: Database) -> None:
+    group = await planned_group(database)
+    await group_service.remove_from_roster(database, group, ALICE, LEADER, NOW)
+    rows = await database.fetchall(
+        "SELECT action, actor_id, subject_id FROM audit WHERE group_id = ? ORDER BY id",
+        (group.id,),
+    )
+    assert [tuple(row) for row in rows] == [
+        ("group create", LEADER, LEADER),
+        ("roster add", LEADER, ALICE),
+        ("roster add", LEADER, BOB),
+        ("roster add", LEADER, CAROL),
+        ("session schedule", LEADER, None),
+        ("roster remove", LEADER, ALICE),
+    ]

@@ -12,7 +12,7 @@ import pytest
 
 from bot.kernel.clock import ManualClock, SystemClock
 from bot.kernel.db import Database
-from bot.kernel.scheduler import LEASE, MAX_ATTEMPTS, Job, JobScheduler, retry_delay
+from bot.kernel.scheduler import LEASE, MAX_ATTEMPTS, Job, JobScheduler, JobSpec, retry_delay
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -273,3 +273,56 @@ async def test_a_database_failure_in_a_wake_does_not_stop_the_timer(
         await asyncio.sleep(0.02)
     assert handler.ran == ["after-the-outage"]
     await scheduler.stop()
+
+
+async def write_in_failing_action(database: Database, jobs: list[JobSpec]) -> None:
+    async with database.transaction() as tx:
+        await JobScheduler.write_pending(tx, group_id=1, kinds=["test"], jobs=jobs)
+        raise RuntimeError("the action failed")
+
+
+async def test_jobs_written_in_any_transaction_rearm_the_timer_on_commit(
+    database: Database,
+) -> None:
+    """Nobody calls rearm(), and the clock does not move: committing a transaction that
+    wrote jobs is what wakes the scheduler; one that rolls back writes nothing."""
+    clock = ManualClock(START)
+    handler = Recorder()
+    scheduler = await started(database, clock, handler)
+    await settle(scheduler)
+    async with database.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO groups (guild_id, name, name_key, channel_id, timezone, created_at)"
+            " VALUES (1, 'G', 'g', 2, 'UTC', 0)"
+        )
+    due_now = [JobSpec("test", "written-in-a-transaction", START)]
+    with pytest.raises(RuntimeError):
+        await write_in_failing_action(database, due_now)
+    assert await database.scalar("SELECT count(*) FROM jobs") == 0
+    async with database.transaction() as tx:
+        await JobScheduler.write_pending(tx, group_id=1, kinds=["test"], jobs=due_now)
+    for _ in range(200):
+        if handler.ran:
+            break
+        await asyncio.sleep(0.01)
+    assert handler.ran == ["written-in-a-transaction"]
+    await scheduler.stop()
+
+
+async def test_a_groups_jobs_go_with_the_group(database: Database) -> None:
+    async with database.transaction() as tx:
+        for group_id in (1, 2):
+            await tx.execute(
+                "INSERT INTO groups (id, guild_id, name, name_key, channel_id, timezone,"
+                " created_at) VALUES (?, 1, ?, ?, 2, 'UTC', 0)",
+                (group_id, f"G{group_id}", f"g{group_id}"),
+            )
+            await JobScheduler.write_pending(
+                tx,
+                group_id=group_id,
+                kinds=["test"],
+                jobs=[JobSpec("test", f"job-of-{group_id}", START)],
+            )
+    async with database.transaction() as tx:
+        await tx.execute("DELETE FROM groups WHERE id = 1")
+    assert [row["key"] for row in await database.fetchall("SELECT key FROM jobs")] == ["job-of-2"]
