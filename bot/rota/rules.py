@@ -218,6 +218,9 @@ class _Availability:
             self._absences[absence.member_id].append(absence)
         self._declines = declines or {}
 
+    def declined(self, session_id: int) -> Collection[int]:
+        return self._declines.get(session_id, ())
+
     def can_present(self, member: int, session: RotaSession) -> bool:
         if member in self._declines.get(session.id, ()):
             return False
@@ -265,9 +268,139 @@ def _require_aware(instant: datetime, what: str) -> None:
 __all__ = [
     "Absence",
     "Presentation",
+    "Repair",
     "RotaSession",
+    "Slot",
     "SlotChange",
     "assign_presenters",
     "next_candidate",
+    "repair_presenters",
+    "replan_presenters",
     "slot_changes",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """An upcoming session as the rota has it now: its presenter (None: nobody yet), and
+    whether that presenter is fixed (a leader's choice, or agreed in a swap)."""
+
+    id: int
+    starts_at: datetime
+    presenter: int | None = None
+    locked: bool = False
+
+    def __post_init__(self) -> None:
+        _require_aware(self.starts_at, "Slot.starts_at")
+
+
+@dataclass(frozen=True, slots=True)
+class Repair:
+    """The rota after a change: each session's presenter, and the sessions whose
+    presenter is now unlocked (a fixed presenter who can no longer present)."""
+
+    presenters: dict[int, int | None]
+    unlocked: frozenset[int]
+
+
+def repair_presenters(
+    *,
+    members: Iterable[int],
+    slots: Iterable[Slot],
+    history: Iterable[Presentation] = (),
+    absences: Iterable[Absence] = (),
+    declines: Mapping[int, Collection[int]] | None = None,
+    term_start: datetime | None = None,
+    keep: Collection[int] = (),
+) -> Repair:
+    """The rota after a change that is not a request to re-plan: only the slots that must
+    change do (the rota is a plan people rely on).
+
+    A slot must change when it has no presenter, or when its presenter can no longer
+    present: no longer one of `members`, away on the date (unless the slot is fixed: a
+    leader's choice stands), or answered "Can't make it" (fixed or not). Each such slot
+    goes to the fairest available member, counting every slot that stays. Where the
+    member who had to give up a slot is still presenting, and the member who takes it
+    has a later slot of their own (not fixed) on a date the first can present, those two
+    are exchanged, so that nobody's count changes. Every other slot keeps its presenter.
+
+    `keep` names sessions whose current presenter stays whatever the fairness (their
+    presenter reminder has gone out), as long as they can present.
+    """
+    candidates = frozenset(members)
+    ordered = sorted(slots, key=lambda slot: (slot.starts_at, slot.id))
+    availability = _Availability(absences, declines)
+    staying: dict[int, int] = {}
+    vacated: dict[int, int] = {}
+    for slot in ordered:
+        if slot.presenter is None or slot.presenter not in candidates:
+            continue
+        session = RotaSession(slot.id, slot.starts_at)
+        declined = slot.presenter in availability.declined(slot.id)
+        if not declined and (slot.locked or availability.can_present(slot.presenter, session)):
+            staying[slot.id] = slot.presenter
+        else:
+            vacated[slot.id] = slot.presenter
+    plan = assign_presenters(
+        members=candidates,
+        sessions=[RotaSession(s.id, s.starts_at, staying.get(s.id)) for s in ordered],
+        history=history,
+        absences=absences,
+        declines=declines,
+        term_start=term_start,
+    )
+    locked = {slot.id for slot in ordered if slot.locked and slot.id in staying}
+    for slot in ordered:
+        giver, taker = vacated.get(slot.id), plan[slot.id]
+        if giver is None or taker is None or giver not in candidates:
+            continue
+        for later in ordered:
+            if (
+                later.starts_at > slot.starts_at
+                and staying.get(later.id) == taker
+                and later.id not in locked
+                and later.id not in keep
+                and availability.can_present(giver, RotaSession(later.id, later.starts_at))
+            ):
+                plan[later.id] = giver
+                staying[later.id] = giver
+                break
+    unlocked = frozenset(slot.id for slot in ordered if slot.locked and slot.id not in locked)
+    return Repair(plan, unlocked)
+
+
+def replan_presenters(
+    *,
+    members: Iterable[int],
+    slots: Iterable[Slot],
+    history: Iterable[Presentation] = (),
+    absences: Iterable[Absence] = (),
+    declines: Mapping[int, Collection[int]] | None = None,
+    term_start: datetime | None = None,
+    keep: Collection[int] = (),
+) -> Repair:
+    """The rota re-planned for fairness (`/rota generate`): every upcoming slot is given
+    by the fair rule again, except fixed ones and those in `keep` (their presenter
+    reminder has gone out), which stay while their presenter can still present."""
+    candidates = frozenset(members)
+    ordered = sorted(slots, key=lambda slot: (slot.starts_at, slot.id))
+    availability = _Availability(absences, declines)
+    fixed: dict[int, int] = {}
+    for slot in ordered:
+        if slot.presenter is None or slot.presenter not in candidates:
+            continue
+        if slot.presenter in availability.declined(slot.id):
+            continue
+        session = RotaSession(slot.id, slot.starts_at)
+        if slot.locked or (slot.id in keep and availability.can_present(slot.presenter, session)):
+            fixed[slot.id] = slot.presenter
+    plan = assign_presenters(
+        members=candidates,
+        sessions=[RotaSession(s.id, s.starts_at, fixed.get(s.id)) for s in ordered],
+        history=history,
+        absences=absences,
+        declines=declines,
+        term_start=term_start,
+    )
+    unlocked = frozenset(slot.id for slot in ordered if slot.locked and slot.id not in fixed)
+    return Repair(plan, unlocked)
