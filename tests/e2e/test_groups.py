@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +17,6 @@ from tests.double import INTENT_GUILDS, Channel, Guild, Interaction, Message, Us
 from tests.double.records import walk_components
 from tests.e2e.conftest import START, Scene, handlers_done, reply_text
 
-MASS_MENTION = re.compile(r"@(everyone|here)")
 DATA_TABLES = ("groups", "members", "sessions", "rsvps", "absences", "swaps", "audit")
 
 
@@ -102,20 +100,6 @@ async def tuesday_with_members(scene: Scene) -> int:
     for member in scene.members[:2]:
         await scene.slash("group add", scene.leader, member=member)
     return await group_id(scene, "Tuesday")
-
-
-@pytest.fixture(autouse=True)
-async def _never_a_mass_mention(scene: Scene) -> AsyncIterator[None]:
-    """Whatever a test does, nothing the bot sent could ping @everyone, @here or a role."""
-    yield
-    sent = [m for m in scene.double.messages_by_id.values() if m.author is scene.double.bot]
-    for message in sent:
-        mentions = message.allowed_mentions
-        assert mentions is not None, f"{message!r} has no allowed_mentions"
-        assert mentions.get("parse") == [], f"{message!r} allows {mentions}"
-        assert not mentions.get("roles"), f"{message!r} allows {mentions}"
-        for content in [message.content, *(old.get("content") or "" for old in message.history)]:
-            assert not MASS_MENTION.search(content), f"unescaped mass mention in {content!r}"
 
 
 # -- create ----------------------------------------------------------------------------------
@@ -209,7 +193,7 @@ async def test_markdown_and_mass_mentions_in_a_name_are_shown_literally(scene: S
         prompt.reply, button(prompt.reply, "Delete the group and all its data"), scene.admin
     )
     assert "@\u200beveryone" in confirmed.reply.content
-    # (the autouse fixture checks every message's allowed_mentions and content)
+    # (the shared guard, `_e2e_guards` in conftest.py, checks every body the bot sent)
 
 
 # -- resolution and autocomplete ---------------------------------------------------------------

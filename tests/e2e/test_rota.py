@@ -11,18 +11,16 @@ then gives the sessions to alice, bob, carol, dave, alice, bob, carol, dave.
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.kernel.pacing import Pacer
-from tests.double import DiscordDouble, Interaction, Message, User
-from tests.e2e.conftest import Scene, handlers_done, reply_text
+from tests.double import Interaction, Message, User
+from tests.e2e.conftest import Scene, handlers_done, mention_problems, reply_text
 
 FIRST = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
 STARTS = [FIRST + timedelta(weeks=week) for week in range(8)]
@@ -99,44 +97,6 @@ def ids(*users: User) -> list[int]:
 
 
 # -- fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def no_bot_errors_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """discord.py only logs an exception raised in a button callback; make it fail the test."""
-    yield
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert not errors, [r.getMessage() for r in errors]
-
-
-def mass_mention_problems(double: DiscordDouble) -> tuple[int, list[str]]:
-    """Every message body the bot sent (channel messages, DMs, interaction responses,
-    follow-ups and edits): each must restrict mentions and never allow @everyone/@here or
-    roles. Returns (bodies checked, problems)."""
-    checked, problems = 0, []
-    for request in double.requests:
-        if request.method not in ("POST", "PATCH") or not isinstance(request.json, dict):
-            continue
-        body = request.json.get("data") if "/callback" in request.path else request.json
-        if not isinstance(body, dict) or "content" not in body:
-            continue
-        checked += 1
-        allowed = body.get("allowed_mentions")
-        if allowed is None:
-            # without allowed_mentions Discord pings whatever the content names
-            problems.append(f"{request.method} {request.path}: no allowed_mentions")
-            continue
-        parse = allowed.get("parse") or []
-        if "everyone" in parse or "roles" in parse or allowed.get("roles"):
-            problems.append(f"{request.method} {request.path}: allows {allowed}")
-    return checked, problems
-
-
-@pytest.fixture(autouse=True)
-def never_a_mass_mention(double: DiscordDouble) -> Iterator[None]:
-    yield
-    _, problems = mass_mention_problems(double)
-    assert not problems, problems
 
 
 def instant_pacer() -> Pacer:
@@ -1003,7 +963,7 @@ async def test_no_message_can_ping_everyone_even_with_a_hostile_group_name(
     await press(scene, request, buttons(request)["Decline"], bob)
     await run(scene, "rota away", bob, options={"from": "2026-12-01"}, to="2026-12-02")
 
-    checked, problems = mass_mention_problems(double)
+    checked, problems = mention_problems(double)
     assert checked >= 15
     assert problems == []
     everything = [m for m in double.messages_by_id.values() if m.author is double.bot]
