@@ -24,7 +24,7 @@ from cogs._common.audience import Audience
 from cogs._common.autocomplete import group_choices, timezone_choices
 from cogs._common.events import forget_events, mirror_sessions
 from cogs._common.messages import answer_error, plain, reply
-from cogs._common.notify import deliver
+from cogs._common.notify import deliver, slots_changed_text
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +230,8 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
                 f"\nNote: the group now has {change.size} people; Balint groups work best "
                 f"with 6 to {RECOMMENDED_MAX_MEMBERS}."
             )
-        await reply(interaction, text)
+        slots = await slots_changed_text(self.bot, access.group, change.notices)
+        await reply(interaction, text, slots)
         await deliver(self.bot, access.group, change.notices, "the group's roster changed")
 
     @app_commands.command(
@@ -250,7 +251,10 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
         change = await group_service.remove_from_roster(
             self.bot.database, access.group, member.id, interaction.user.id, self.bot.clock.now()
         )
-        await reply(interaction, f"Removed {member.mention} from **{plain(access.group.name)}**.")
+        slots = await slots_changed_text(self.bot, access.group, change.notices)
+        await reply(
+            interaction, f"Removed {member.mention} from **{plain(access.group.name)}**.", slots
+        )
         await deliver(self.bot, access.group, change.notices, "a member left the group")
 
     @app_commands.command(

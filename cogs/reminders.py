@@ -23,12 +23,11 @@ from bot.kernel.scheduler import Job
 from bot.reminders import store as reminder_store
 from bot.reminders.jobs import JOB_KIND
 from bot.reminders.rules import ReminderKind, reminder_nonce
-from bot.rota.service import next_candidate
 from bot.sessions import service as session_service
 from bot.sessions import store as session_store
 from bot.sessions.recurrence import format_when
 from cogs._common.messages import NO_PINGS, guarded, minutes, plain, presenter_label
-from cogs._common.notify import retire_reminder_messages, tell, tell_leaders
+from cogs._common.notify import deliver, retire_reminder_messages, tell, tell_leaders
 
 
 def presenter_line(group: Group, presenter_id: int | None) -> str:
@@ -105,28 +104,28 @@ class RsvpButton(
             f"Noted: {answer}. You can change your answer until the session starts.",
             ephemeral=True,
         )
-        presenter_declined = (
-            not self.attending
-            and previous is not False
-            and session.presenter_id == interaction.user.id
-        )
-        if presenter_declined:
-            await warn_leaders_presenter_cannot_come(bot, group, session)
+        if not self.attending and previous is not False and answered.was_presenter:
+            await warn_leaders_presenter_cannot_come(bot, group, session, interaction.user.id)
+        await deliver(bot, group, answered.notices, "a presenter can't make it")
 
 
 async def warn_leaders_presenter_cannot_come(
-    bot: BalintBot, group: Group, session: session_store.Session
+    bot: BalintBot, group: Group, session: session_store.Session, presenter_id: int
 ) -> None:
-    candidate = await next_candidate(bot.database, group, session.id, bot.clock.now())
-    offer = (
-        f"The rota's next candidate is <@{candidate}>: confirm with `/rota assign`."
-        if candidate is not None
-        else "Nobody else is available on that date according to the rota."
-    )
+    """The presenter answered "Can't make it": the slot has gone to the fairest available
+    member (the rota did it in the same transaction); the leaders hear who, or that
+    nobody could take it."""
+    if session.presenter_id is not None:
+        offer = f"<@{session.presenter_id}> now presents, by the rota."
+    else:
+        offer = (
+            "Nobody else is available on that date according to the rota; "
+            "choose someone with `/rota assign`."
+        )
     await tell_leaders(
         bot,
         group,
-        f"**{plain(group.name)}**: <@{session.presenter_id}>, the presenter on "
+        f"**{plain(group.name)}**: <@{presenter_id}>, the presenter on "
         f"{format_when(session.starts_at)}, can't make it. {offer}",
     )
 
@@ -185,6 +184,8 @@ class Reminders(commands.Cog):
             return
         group, session = loaded
         assert session.presenter_id is not None
+        if job.payload.get("presenter_id", session.presenter_id) != session.presenter_id:
+            return  # the slot changed hands meanwhile: the new presenter has a job of their own
         when = format_when(session.starts_at)
         if group.presenter_mode is PresenterMode.ON_DECK:
             opening = (
@@ -211,6 +212,8 @@ class Reminders(commands.Cog):
             hint="then `/rota me` shows your slots.",
             nonce=reminder_nonce(job.id, recipient_id=session.presenter_id),
         )
+        async with self.bot.database.transaction() as tx:
+            await session_store.mark_presenter_reminded(tx, session.id, session.presenter_id)
 
     async def send_leaders_reminder(self, job: Job) -> None:
         loaded = await self._load(job)

@@ -23,7 +23,7 @@ from cogs._common.audience import Audience
 from cogs._common.autocomplete import group_choices, session_choices
 from cogs._common.events import cancel_event, mirror_sessions
 from cogs._common.messages import NO_PINGS, minutes, plain, presenter_label, reply
-from cogs._common.notify import best_effort, deliver, tell
+from cogs._common.notify import best_effort, deliver, slots_changed_text, tell
 
 
 def calendar_filename(group_name: str) -> str:
@@ -79,6 +79,7 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
             f"**{plain(target.name)}** ({repeat}, `{target.timezone}`):",
             "\n".join(lines),
             "Presenters are assigned by the rota; see `/rota show`.",
+            await slots_changed_text(self.bot, target, planned.notices),
         )
         await self._mirror(interaction, target)
         await deliver(self.bot, target, planned.notices, "new sessions were planned")
@@ -128,7 +129,8 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
             self.bot.database, target, session, interaction.user.id, self.bot.clock.now()
         )
         when = format_when(cancelled.session.starts_at)
-        await reply(interaction, f"Cancelled the session of {when}.")
+        slots = await slots_changed_text(self.bot, target, cancelled.notices)
+        await reply(interaction, f"Cancelled the session of {when}.", slots)
         notice = self._announce(target, f"The session of {when} is cancelled.")
         await best_effort("a cancellation notice", notice)
         await deliver(self.bot, target, cancelled.notices, "a session was cancelled")
@@ -159,7 +161,8 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
         )
         old = moved.session
         span = f"from {format_when(old.starts_at)} to {format_when(moved.new_start)}"
-        await reply(interaction, f"Moved the session {span}.")
+        slots = await slots_changed_text(self.bot, target, moved.notices)
+        await reply(interaction, f"Moved the session {span}.", slots)
         notice = self._announce(target, f"A session moved {span}.")
         await best_effort("a move notice", notice)
         await self._mirror(interaction, target)

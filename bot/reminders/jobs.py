@@ -6,7 +6,9 @@ sessions and settings.
 jobs change together with what they are about: a crash can never leave a session without
 its reminders. Every upcoming session gets its jobs (re)queued and the jobs of sessions
 that are gone are dropped. A reminder already sent keeps its `done` row, so re-planning
-never sends it twice; a moved session has new keys and so new reminders. The channel
+never sends it twice; a moved session has new keys and so new reminders, and so has a
+new presenter: one who takes over a slot after its presenter reminder went out gets it
+at once (it is due already). The channel
 reminders already posted for a session that was cancelled or moved are taken off the
 record and handed back as a `RemindersToRetire` notice, so they stop offering RSVP buttons.
 """
@@ -55,10 +57,22 @@ class ReminderReconciler:
                 reminder.key,
                 reminder.due_at,
                 reminder.expires_at,
-                {"group_id": group.id, "session_id": session.id},
+                {
+                    "group_id": group.id,
+                    "session_id": session.id,
+                    "presenter_id": session.presenter_id,
+                },
             )
             for session in await session_store.upcoming_sessions(tx, group.id, now)
-            for reminder in plan_reminders(session.id, group.id, session.starts_at, offsets, now)
+            for reminder in plan_reminders(
+                session.id,
+                group.id,
+                session.starts_at,
+                offsets,
+                now,
+                revision=session.revision,
+                presenter_id=session.presenter_id,
+            )
         ]
         await JobScheduler.write_pending(
             tx, group_id=group.id, kinds=list(JOB_KIND.values()), jobs=jobs

@@ -18,10 +18,13 @@ Rules decided here (and tested in tests/reminders/test_rules.py):
   under way is noise, so the scheduler skips it instead of sending it late.
 - Nothing is planned for a session that has already started.
 - The job key names its capability (``reminders:``), the group, the session, the
-  session's start instant and the kind. The start instant is part of it so that a moved
-  session gets fresh jobs (the scheduler never re-runs a job whose key it has already
-  completed); the group and session come first, so that one session's keys share a
-  prefix (`session_key_prefix`).
+  session's revision and the kind; the presenter's reminder also names the presenter.
+  A move raises the revision, so a moved session gets fresh reminders even when it moves
+  back to a time it had before (the scheduler never re-runs a job whose key it has
+  completed, and the reminders of the old time were retired). A new presenter is a new
+  key, so a member who takes over a slot after its presenter reminder went out gets it
+  at once, and a presenter who had it already never gets it twice.
+- A session without a presenter has no presenter reminder.
 
 No clock is read here: "now" is always passed in.
 """
@@ -36,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
-from bot.kernel.clock import require_aware, to_unix
+from bot.kernel.clock import require_aware
 
 
 class ReminderKind(StrEnum):
@@ -116,14 +119,27 @@ def session_key_prefix(group_id: int, session_id: int) -> str:
     return f"reminders:group:{group_id}:session:{session_id}:"
 
 
-def reminder_key(group_id: int, session_id: int, starts_at: datetime, kind: ReminderKind) -> str:
-    """The job key of one reminder: ``reminders:group:G:session:S:at:UNIX:KIND``.
+def reminder_key(
+    group_id: int,
+    session_id: int,
+    revision: int,
+    kind: ReminderKind,
+    presenter_id: int | None = None,
+) -> str:
+    """The job key of one reminder: ``reminders:group:G:session:S:rev:R:KIND``, and
+    ``...:presenter:U`` for the presenter's.
 
     Stable (the same inputs always give the same key, so re-planning replaces rather than
-    duplicates) and unique per group, session, start second and kind.
+    duplicates) and unique per group, session, revision, kind and presenter.
     """
-    unix = to_unix(require_aware(starts_at))
-    return f"{session_key_prefix(group_id, session_id)}at:{unix}:{kind}"
+    if revision < 0:
+        raise ValueError(f"revisions are never negative: {revision}")
+    key = f"{session_key_prefix(group_id, session_id)}rev:{revision}:{kind}"
+    if kind is ReminderKind.PRESENTER:
+        if presenter_id is None:
+            raise ValueError("the presenter's reminder names its presenter")
+        key += f":{presenter_id}"
+    return key
 
 
 def plan_reminders(
@@ -132,6 +148,9 @@ def plan_reminders(
     starts_at: datetime,
     offsets: Offsets,
     now: datetime,
+    *,
+    revision: int = 0,
+    presenter_id: int | None = None,
 ) -> list[PlannedReminder]:
     """The reminders to queue for a session starting at `starts_at`, soonest first.
 
@@ -150,12 +169,12 @@ def plan_reminders(
             continue
         if offset <= timedelta(0):
             raise ValueError(f"the {kind} reminder offset must be positive, not {offset}")
-        if current >= start:
+        if current >= start or (kind is ReminderKind.PRESENTER and presenter_id is None):
             continue
         planned.append(
             PlannedReminder(
                 kind=kind,
-                key=reminder_key(group_id, session_id, start, kind),
+                key=reminder_key(group_id, session_id, revision, kind, presenter_id),
                 due_at=max(start - offset, current),
                 expires_at=start,
             )

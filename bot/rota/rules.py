@@ -318,29 +318,38 @@ def repair_presenters(
 
     A slot must change when it has no presenter, or when its presenter can no longer
     present: no longer one of `members`, away on the date (unless the slot is fixed: a
-    leader's choice stands), or answered "Can't make it" (fixed or not). Each such slot
-    goes to the fairest available member, counting every slot that stays. Where the
-    member who had to give up a slot is still presenting, and the member who takes it
-    has a later slot of their own (not fixed) on a date the first can present, those two
-    are exchanged, so that nobody's count changes. Every other slot keeps its presenter.
+    leader's choice stands), or answered "Can't make it" (fixed or not). Where the member
+    who gives up a slot still presents in the group, the slot is exchanged with the
+    nearest later slot (not fixed, not in `keep`) whose presenter can take this date and
+    whose date the giver can take: both keep their counts, and nobody else's slot moves.
+    Otherwise (the giver left, or no exchange is possible) the slot goes to the fairest
+    available member by the rule of `assign_presenters`, counting every slot that stays.
 
-    `keep` names sessions whose current presenter stays whatever the fairness (their
-    presenter reminder has gone out), as long as they can present.
+    `keep` names sessions whose presenter has had the presenter reminder: their slot is
+    not taken for an exchange (they may be preparing), though it still changes if they
+    can no longer present.
     """
     candidates = frozenset(members)
     ordered = sorted(slots, key=lambda slot: (slot.starts_at, slot.id))
     availability = _Availability(absences, declines)
-    staying: dict[int, int] = {}
-    vacated: dict[int, int] = {}
-    for slot in ordered:
-        if slot.presenter is None or slot.presenter not in candidates:
+    staying, vacated = _staying_and_vacated(ordered, candidates, availability)
+    locked = {slot.id for slot in ordered if slot.locked and slot.id in staying}
+    for index, slot in enumerate(ordered):
+        giver = vacated.get(slot.id)
+        if giver is None or giver not in candidates:
             continue
-        session = RotaSession(slot.id, slot.starts_at)
-        declined = slot.presenter in availability.declined(slot.id)
-        if not declined and (slot.locked or availability.can_present(slot.presenter, session)):
-            staying[slot.id] = slot.presenter
-        else:
-            vacated[slot.id] = slot.presenter
+        for later in ordered[index + 1 :]:
+            taker = staying.get(later.id)
+            if (
+                taker is not None
+                and taker != giver
+                and later.id not in locked
+                and later.id not in keep
+                and availability.can_present(taker, RotaSession(slot.id, slot.starts_at))
+                and availability.can_present(giver, RotaSession(later.id, later.starts_at))
+            ):
+                staying[slot.id], staying[later.id] = taker, giver
+                break
     plan = assign_presenters(
         members=candidates,
         sessions=[RotaSession(s.id, s.starts_at, staying.get(s.id)) for s in ordered],
@@ -349,24 +358,27 @@ def repair_presenters(
         declines=declines,
         term_start=term_start,
     )
-    locked = {slot.id for slot in ordered if slot.locked and slot.id in staying}
-    for slot in ordered:
-        giver, taker = vacated.get(slot.id), plan[slot.id]
-        if giver is None or taker is None or giver not in candidates:
-            continue
-        for later in ordered:
-            if (
-                later.starts_at > slot.starts_at
-                and staying.get(later.id) == taker
-                and later.id not in locked
-                and later.id not in keep
-                and availability.can_present(giver, RotaSession(later.id, later.starts_at))
-            ):
-                plan[later.id] = giver
-                staying[later.id] = giver
-                break
     unlocked = frozenset(slot.id for slot in ordered if slot.locked and slot.id not in locked)
     return Repair(plan, unlocked)
+
+
+def _staying_and_vacated(
+    ordered: list[Slot], candidates: frozenset[int], availability: _Availability
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Session id to the presenter who keeps it, and to the one who must give it up."""
+    staying: dict[int, int] = {}
+    vacated: dict[int, int] = {}
+    for slot in ordered:
+        if slot.presenter is None:
+            continue
+        session = RotaSession(slot.id, slot.starts_at)
+        declined = slot.presenter in availability.declined(slot.id)
+        available = slot.locked or availability.can_present(slot.presenter, session)
+        if slot.presenter in candidates and not declined and available:
+            staying[slot.id] = slot.presenter
+        else:
+            vacated[slot.id] = slot.presenter
+    return staying, vacated
 
 
 def replan_presenters(

@@ -23,9 +23,12 @@ from bot.rota import store as rota_store
 from bot.rota.rules import (
     Absence,
     Presentation,
+    Repair,
     RotaSession,
+    Slot,
     SlotChange,
-    assign_presenters,
+    repair_presenters,
+    replan_presenters,
     slot_changes,
 )
 from bot.rota.rules import next_candidate as rota_next_candidate
@@ -72,6 +75,8 @@ class RotaInputs:
     absences: list[Absence]
     declines: dict[int, set[int]]
     current: dict[int, int | None]
+    slots: list[Slot]
+    reminded: set[int]  # sessions whose presenter has had the presenter reminder
 
 
 async def rota_inputs(database: Reader, group: Group, now: datetime) -> RotaInputs:
@@ -96,6 +101,12 @@ async def rota_inputs(database: Reader, group: Group, now: datetime) -> RotaInpu
         absences=absences,
         declines=await session_store.declines(database, group.id),
         current={s.id: s.presenter_id for s in upcoming},
+        slots=[Slot(s.id, s.starts_at, s.presenter_id, s.presenter_locked) for s in upcoming],
+        reminded={
+            s.id
+            for s in upcoming
+            if s.presenter_id is not None and s.presenter_reminded == s.presenter_id
+        },
     )
 
 
@@ -116,34 +127,62 @@ class RotaReconciler:
         group = await get_group(tx, group_id)
         if group is None:
             return
-        await rota_store.release_non_presenters(tx, group_id, now)
         await rota_store.void_swaps_of_cancelled(tx, group_id)
         inputs = await rota_inputs(tx, group, now)
-        plan = assign_presenters(
+        repaired = repair_presenters(
             members=inputs.members,
-            sessions=inputs.sessions,
+            slots=inputs.slots,
             history=inputs.history,
             absences=inputs.absences,
             declines=inputs.declines,
             term_start=group.term_start,
+            keep=inputs.reminded,
         )
-        for session in inputs.sessions:
-            if session.locked_presenter is None and plan[session.id] != inputs.current[session.id]:
-                await rota_store.set_presenter(tx, session.id, plan[session.id], locked=False)
+        await write_plan(tx, inputs, repaired)
+        after = {
+            session.id: session.presenter_id
+            for session in await session_store.upcoming_sessions(tx, group_id, now)
+        }
         # `before` has the slots as they were before the change: a cancelled session's
         # presenter, or a removed member, counts as having lost their slots.
-        changes = slot_changes(before, plan)
+        changes = slot_changes(before, after)
         if changes:
             tx.notify(SlotsChanged(group_id, changes))
+
+
+async def write_plan(tx: Transaction, inputs: RotaInputs, plan: Repair) -> None:
+    """Store the presenters of `plan` that differ from the rota as it is."""
+    for slot in inputs.slots:
+        presenter = plan.presenters[slot.id]
+        unlock = slot.id in plan.unlocked
+        if presenter != slot.presenter or unlock:
+            await rota_store.set_presenter(
+                tx,
+                slot.id,
+                presenter,
+                locked=slot.locked and not unlock and presenter == slot.presenter,
+            )
 
 
 async def regenerate_rota(
     database: Database, group: Group, now: datetime, *, actor_id: int | None = None
 ) -> RotaChange:
-    """(Re)assign presenters to every upcoming unlocked session (`/rota generate`, with
-    the leader who asked as `actor_id`)."""
+    """(Re)assign presenters to every upcoming unlocked session for fairness (`/rota
+    generate`, with the leader who asked as `actor_id`). A session whose presenter has had
+    the presenter reminder keeps them while they can present: they may be preparing."""
     async with database.transaction() as tx:
         await tx.watch(group.id, now)
+        inputs = await rota_inputs(tx, group, now)
+        replanned = replan_presenters(
+            members=inputs.members,
+            slots=inputs.slots,
+            history=inputs.history,
+            absences=inputs.absences,
+            declines=inputs.declines,
+            term_start=group.term_start,
+            keep=inputs.reminded,
+        )
+        await write_plan(tx, inputs, replanned)
         if actor_id is not None:
             await audit.record_change(tx, group, actor_id, "rota generate", "", now)
     return RotaChange(slot_changes_in(tx.notices, group.id), tx.notices)
@@ -205,9 +244,37 @@ async def mark_away(
 
 @dataclass(frozen=True)
 class SwapRequest:
+    """A swap request made: and, if the other member accepts, the slot of theirs the
+    requester takes in exchange (None: a plain hand-over)."""
+
     swap_id: int
     group: Group
     session: Session
+    exchange: Session | None = None
+
+
+async def exchange_slot(
+    database: Reader,
+    group: Group,
+    session: Session,
+    requester_id: int,
+    other_id: int,
+    now: datetime,
+) -> Session | None:
+    """The slot the requester takes if `other_id` takes `session`: the other member's
+    earliest upcoming slot on a date the requester is not away and has not answered
+    "Can't make it" for. None when there is none: the swap is then a plain hand-over."""
+    inputs = await rota_inputs(database, group, now)
+    away = [a for a in inputs.absences if a.member_id == requester_id]
+    for candidate in await session_store.upcoming_sessions(database, group.id, now):
+        if candidate.id == session.id or candidate.presenter_id != other_id:
+            continue
+        if requester_id in inputs.declines.get(candidate.id, set()):
+            continue
+        if any(absence.covers(candidate.starts_at) for absence in away):
+            continue
+        return candidate
+    return None
 
 
 async def request_swap(
@@ -237,7 +304,8 @@ async def request_swap(
         if other_role is not Role.MEMBER:
             raise Refusal(f"<@{other_id}> is a {other_role} and does not present.")
         swap_id = await rota_store.create_swap(tx, session.id, requester_id, other_id, now)
-    return SwapRequest(swap_id, group, session)
+        exchange = await exchange_slot(tx, group, session, requester_id, other_id, now)
+    return SwapRequest(swap_id, group, session, exchange)
 
 
 @dataclass(frozen=True)
@@ -257,8 +325,9 @@ async def answer_swap(
 ) -> SwapAnswered:
     """Accept or decline a swap request, in one transaction.
 
-    On acceptance the other member takes the slot; if they had an upcoming slot of their
-    own in the group, the requester takes the earliest such slot (an exchange). Both
+    On acceptance the other member takes the slot; if they have an upcoming slot of their
+    own that the requester can take (see `exchange_slot`), the requester takes it (an
+    exchange), else it is a plain hand-over. Both
     slots are then locked: they were agreed by the people concerned, and regenerating
     the rota must not undo that. A request that no longer applies is refused, and
     recorded as expired or void.
@@ -293,13 +362,10 @@ async def answer_swap(
             return SwapAnswered(False, group, session, swap.requester_id)
         else:
             await rota_store.decide_swap(tx, swap.id, "accepted", now)
-            own = [
-                s
-                for s in await session_store.upcoming_sessions(tx, group.id, now)
-                if s.presenter_id == swap.target_id and s.id != session.id
-            ]
+            exchanged = await exchange_slot(
+                tx, group, session, swap.requester_id, swap.target_id, now
+            )
             await rota_store.set_presenter(tx, session.id, swap.target_id, locked=True)
-            exchanged = own[0] if own else None
             if exchanged is not None:
                 await rota_store.set_presenter(tx, exchanged.id, swap.requester_id, locked=True)
             return SwapAnswered(True, group, session, swap.requester_id, exchanged)

@@ -19,6 +19,7 @@ class MySlot:
     session_id: int
     starts_at: datetime
     timezone: str  # the group's, for labels that cannot be Discord timestamps
+    guild_id: int = 0  # the group's server
 
 
 async def my_next_slots(
@@ -28,7 +29,7 @@ async def my_next_slots(
     server when `guild_id` is None (a DM), soonest first."""
     rows = await database.fetchall(
         """
-        SELECT g.id AS group_id, g.name, g.timezone, s.id AS session_id, s.starts_at
+        SELECT g.id AS group_id, g.name, g.timezone, g.guild_id, s.id AS session_id, s.starts_at
         FROM sessions AS s JOIN groups AS g ON g.id = s.group_id
         JOIN members AS m ON m.group_id = g.id AND m.user_id = s.presenter_id
         WHERE s.presenter_id = ? AND s.status = 'planned' AND s.starts_at > ?
@@ -45,7 +46,7 @@ async def pending_swaps_for(database: Reader, user_id: int, now: datetime) -> li
     started, still presented by the requester, while the user presents in the group."""
     rows = await database.fetchall(
         """
-        SELECT g.id AS group_id, g.name, g.timezone, s.id AS session_id, s.starts_at
+        SELECT g.id AS group_id, g.name, g.timezone, g.guild_id, s.id AS session_id, s.starts_at
         FROM swaps AS w JOIN sessions AS s ON s.id = w.session_id
         JOIN groups AS g ON g.id = s.group_id
         JOIN members AS m ON m.group_id = g.id AND m.user_id = w.target_id
@@ -66,6 +67,7 @@ def _slots(rows: Iterable[sqlite3.Row]) -> list[MySlot]:
             row["session_id"],
             from_unix(row["starts_at"]),
             row["timezone"],
+            row["guild_id"],
         )
         for row in rows
     ]
@@ -160,22 +162,6 @@ async def decide_swap(tx: Transaction, swap_id: int, state: str, now: datetime) 
         (state, to_unix(now), swap_id),
     )
     return cursor.rowcount == 1
-
-
-async def release_non_presenters(tx: Transaction, group_id: int, now: datetime) -> None:
-    """Inside the caller's transaction, hand back to the rota every upcoming slot (fixed
-    ones too) whose presenter is not one of the group's plain members any more: they left
-    the group, or now lead it (leaders and co-leaders facilitate and do not present)."""
-    await tx.execute(
-        """
-        UPDATE sessions SET presenter_id = NULL, presenter_locked = 0
-        WHERE group_id = ? AND status = 'planned' AND starts_at > ?
-          AND presenter_id IS NOT NULL
-          AND presenter_id NOT IN (
-              SELECT user_id FROM members WHERE group_id = ? AND role = 'member')
-        """,
-        (group_id, to_unix(now), group_id),
-    )
 
 
 async def void_swaps_of_cancelled(tx: Transaction, group_id: int) -> None:

@@ -54,6 +54,8 @@ class Answered:
     previous: bool | None
     attending: int
     absent: int
+    notices: list[object] = field(default_factory=list)
+    was_presenter: bool = False
 
 
 async def upcoming_session_of(
@@ -130,6 +132,8 @@ async def move_session(
     ensure_start_in_future(new_start, now)
     async with database.transaction() as tx:
         session = await upcoming_session_of(tx, session_id, group, now)
+        if session.starts_at == new_start:
+            raise Refusal("That session is already at that time; nothing was changed.")
         await tx.watch(group.id, now)
         await session_store.move_session(tx, session.id, new_start)
         await audit.record_change(
@@ -146,7 +150,8 @@ async def move_session(
 async def answer_rsvp(
     database: Database, session_id: int, user_id: int, *, attending: bool, now: datetime
 ) -> Answered:
-    """Record a member's answer for a session that has not started."""
+    """Record a member's answer for a session that has not started. A presenter who
+    can't make it hands their slot on (the rota follows in the same transaction)."""
     async with database.transaction() as tx:
         session = await session_store.get_session(tx, session_id)
         group = None if session is None else await group_store.get_group(tx, session.group_id)
@@ -156,7 +161,13 @@ async def answer_rsvp(
             raise Refusal("Only members of **{group}** can answer.", group=group.name)
         if session.starts_at <= now:
             raise Refusal("This session has started; answers are closed.")
+        if not attending and session.presenter_id == user_id:
+            await tx.watch(group.id, now)
         previous = await session_store.set_rsvp(tx, session.id, user_id, attending=attending)
         counts = await session_store.rsvp_counts(tx, [session.id])
     yes, no = counts[session.id]
-    return Answered(group, session, previous, yes, no)
+    # as the answer left it (a presenter who can't make it has handed the slot on)
+    fresh = await session_store.get_session(database, session.id)
+    return Answered(
+        group, fresh or session, previous, yes, no, tx.notices, session.presenter_id == user_id
+    )

@@ -21,6 +21,8 @@ class Session:
     presenter_id: int | None
     presenter_locked: bool
     event_id: int | None = None
+    revision: int = 0  # raised by every move: its reminders are new ones
+    presenter_reminded: int | None = None  # who received the presenter reminder
 
     @property
     def ends_at(self) -> datetime:
@@ -37,6 +39,8 @@ class Session:
             presenter_id=row["presenter_id"],
             presenter_locked=bool(row["presenter_locked"]),
             event_id=row["event_id"],
+            revision=row["revision"],
+            presenter_reminded=row["presenter_reminded"],
         )
 
 
@@ -98,10 +102,14 @@ async def cancel_session(tx: Transaction, session_id: int) -> None:
 
 
 async def move_session(tx: Transaction, session_id: int, start: datetime) -> None:
-    """Move a session. Its RSVPs are cleared: an answer given for the old time says
-    nothing about the new one (an old "Can't make it" would otherwise keep the member
-    out of the rota for a date they may well be free on)."""
-    await tx.execute("UPDATE sessions SET starts_at = ? WHERE id = ?", (to_unix(start), session_id))
+    """Move a session; a new revision, so its reminders are new ones. Its RSVPs are
+    cleared: an answer given for the old time says nothing about the new one (an old
+    "Can't make it" would otherwise keep the member out of the rota for a date they may
+    well be free on)."""
+    await tx.execute(
+        "UPDATE sessions SET starts_at = ?, revision = revision + 1 WHERE id = ?",
+        (to_unix(start), session_id),
+    )
     await tx.execute("DELETE FROM rsvps WHERE session_id = ?", (session_id,))
 
 
@@ -173,3 +181,11 @@ async def mirrored_sessions(database: Reader, group_id: int) -> list[Session]:
         (group_id,),
     )
     return [Session.from_row(row) for row in rows]
+
+
+async def mark_presenter_reminded(tx: Transaction, session_id: int, presenter_id: int) -> None:
+    """The presenter reminder of the session reached `presenter_id` (their slot then stays
+    theirs when the rota is re-planned, unless they can no longer present)."""
+    await tx.execute(
+        "UPDATE sessions SET presenter_reminded = ? WHERE id = ?", (presenter_id, session_id)
+    )

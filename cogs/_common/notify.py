@@ -15,7 +15,7 @@ from bot.groups.store import roster
 from bot.kernel.logs import log_failure
 from bot.reminders.jobs import RemindersToRetire
 from bot.rota.rules import SlotChange
-from bot.rota.service import SlotsChanged
+from bot.rota.service import SlotsChanged, slot_changes_in
 from bot.sessions.recurrence import format_when
 from bot.sessions.store import get_session
 from cogs._common.messages import plain
@@ -187,3 +187,25 @@ def retired_note(group: Group, notice: RemindersToRetire) -> str:
         return f"**{plain(group.name)}**: the session of {when} was cancelled."
     moved = f"from {format_when(notice.old_start)} to {format_when(notice.new_start)}"
     return f"**{plain(group.name)}**: this session moved {moved}. A new reminder will ask again."
+
+
+async def slots_changed_text(bot: BalintBot, group: Group, notices: list[object]) -> str:
+    """For the reply to a leader's change: exactly which slots changed hands (nothing
+    when none did)."""
+    handed: dict[int, list[int | None]] = {}
+    for member, change in slot_changes_in(notices, group.id).items():
+        for session_id in change.lost:
+            handed.setdefault(session_id, [None, None])[0] = member
+        for session_id in change.gained:
+            handed.setdefault(session_id, [None, None])[1] = member
+    if not handed:
+        return ""
+    lines = []
+    for session_id, (old, new) in handed.items():
+        session = await get_session(bot.database, session_id)
+        if session is None:
+            continue
+        before = "nobody" if old is None else f"<@{old}>"
+        after = "nobody" if new is None or session.cancelled else f"<@{new}>"
+        lines.append((session.starts_at, f"- {format_when(session.starts_at)}: {before} → {after}"))
+    return "Slots changed:\n" + "\n".join(line for _, line in sorted(lines))

@@ -12,14 +12,14 @@ from bot.app import BalintBot
 from bot.groups.rules import PresenterMode
 from bot.kernel.errors import Refusal
 from bot.rota import service as rota_service
-from bot.rota.store import my_next_slots, pending_swaps_for
+from bot.rota.store import MySlot, my_next_slots, pending_swaps_for
 from bot.sessions import store as session_store
 from bot.sessions.recurrence import format_when
 from cogs._common.access import require_leader, require_member
 from cogs._common.audience import Audience
 from cogs._common.autocomplete import group_choices, my_slot_choices, session_choices
 from cogs._common.messages import plain, presenter_label, reply
-from cogs._common.notify import best_effort, deliver, tell
+from cogs._common.notify import best_effort, deliver, slots_changed_text, tell
 from cogs.rota.swap import swap_view
 
 DEFAULT_SHOW, MAX_SHOW = 6, 25
@@ -76,16 +76,10 @@ class RotaCommands(
         extras={"audience": Audience.MEMBER},
     )
     async def me(self, interaction: discord.Interaction[BalintBot]) -> None:
+        # Every group of every server: the answer is the member's own and private.
         now = self.bot.clock.now()
-        slots = await my_next_slots(
-            self.bot.database, interaction.user.id, now, interaction.guild_id
-        )
-        next_per_group: dict[int, list[str]] = {}
-        for slot in slots:
-            next_per_group.setdefault(slot.group_id, []).append(
-                f"**{plain(slot.group_name)}**: {format_when(slot.starts_at)}"
-            )
-        lines = [entry for entries in next_per_group.values() for entry in entries]
+        slots = await my_next_slots(self.bot.database, interaction.user.id, now, None)
+        lines = [f"{self._group_label(interaction, s)}: {format_when(s.starts_at)}" for s in slots]
         sections = [
             "**Your presenting slots**",
             "\n".join(f"- {line}" for line in lines)
@@ -97,10 +91,21 @@ class RotaCommands(
             sections.append(
                 "**Swap requests waiting for your answer** (the buttons are in my DM to you):\n"
                 + "\n".join(
-                    f"- **{plain(w.group_name)}**: {format_when(w.starts_at)}" for w in waiting
+                    f"- {self._group_label(interaction, w)}: {format_when(w.starts_at)}"
+                    for w in waiting
                 )
             )
         await reply(interaction, *sections)
+
+    def _group_label(self, interaction: discord.Interaction[BalintBot], slot: MySlot) -> str:
+        """A group's name; asked in a server, a group of another server also names its
+        server."""
+        name = f"**{plain(slot.group_name)}**"
+        server = self.bot.get_guild(slot.guild_id)
+        elsewhere = interaction.guild_id is not None and slot.guild_id != interaction.guild_id
+        if elsewhere and server is not None:
+            name += f" ({plain(server.name)})"
+        return name
 
     @app_commands.command(
         name="generate",
@@ -120,7 +125,10 @@ class RotaCommands(
         await reply(
             interaction,
             f"Regenerated the rota of **{plain(target.name)}**: {len(outcome.changes)} member(s) "
-            "had their slots changed and are told by DM. Manually assigned sessions were kept.",
+            "had their slots changed and are told by DM. Manually assigned sessions were kept. "
+            "So were sessions whose presenter already had the presenter reminder (they may "
+            "be preparing), while they can present.",
+            await slots_changed_text(self.bot, target, outcome.notices),
         )
         await deliver(self.bot, target, outcome.notices, "the rota was regenerated")
 
@@ -149,6 +157,7 @@ class RotaCommands(
             interaction,
             f"{member.mention} presents on {format_when(planned.starts_at)}; this session is "
             "now fixed and regeneration will not change it.",
+            await slots_changed_text(self.bot, target, outcome.notices),
         )
         await deliver(self.bot, target, outcome.notices, "a leader assigned a session by hand")
 
@@ -175,12 +184,22 @@ class RotaCommands(
         await reply(
             interaction,
             f"I asked {with_.mention} to take your slot of {format_when(planned.starts_at)}. "
-            "You'll hear when they answer.",
+            + (
+                f"If they accept, you take their slot of {format_when(request.exchange.starts_at)}"
+                " in exchange. "
+                if request.exchange is not None
+                else "If they accept, it is a plain hand-over: you do not take a slot of theirs. "
+            )
+            + "You'll hear when they answer.",
         )
         asking = (
             f"<@{interaction.user.id}> asks you to take their presenting slot in "
-            f"**{plain(target.name)}** on {format_when(planned.starts_at)}. If you have an "
-            "upcoming slot of your own, they take it in exchange."
+            f"**{plain(target.name)}** on {format_when(planned.starts_at)}. "
+            + (
+                f"In exchange, they take your slot of {format_when(request.exchange.starts_at)}."
+                if request.exchange is not None
+                else "It is a plain hand-over: your own slots stay yours."
+            )
         )
         delivered = await best_effort(
             "a swap request",

@@ -35,9 +35,11 @@ def events(scene: Scene) -> list[dict[str, object]]:
 
 
 async def wait_for_events(scene: Scene, check: Callable[[list[dict[str, object]]], bool]) -> None:
-    """The mirror runs after the reply; wait (bounded) until the events look as expected."""
+    """The mirror runs after the reply; wait (bounded) until the events look as expected,
+    and until the bot has recorded them (it records an event after Discord created it)."""
     for _ in range(250):
         if check(events(scene)):
+            await handlers_done()
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"scheduled events never matched: {events(scene)}")

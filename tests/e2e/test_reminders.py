@@ -163,19 +163,30 @@ async def test_outsiders_cannot_rsvp(scene: Scene) -> None:
     assert "0 attending" in (reminders_in(scene)[0].content or "")
 
 
-async def test_presenter_cant_make_it_warns_leaders_with_the_next_candidate(scene: Scene) -> None:
+async def test_presenter_cant_make_it_hands_the_slot_on_and_tells_the_leaders(
+    scene: Scene,
+) -> None:
+    """A "Can't make it" from the presenter is a change the rota follows at once: the
+    slot goes to the fairest available member, and the leaders hear who took it."""
     session_id = await plan_one_session(scene, count=2, repeat="weekly")
     presenter = await presenter_of(scene, session_id)
     await advance_to(scene, CHANNEL_DUE)
     [reminder] = [m for m in reminders_in(scene) if f"rsvp:{session_id}:no" in m.custom_ids()]
     await scene.double.click(reminder, f"rsvp:{session_id}:no", presenter)
+    await handlers_done()
+    taker = await presenter_of(scene, session_id)
+    assert taker.id != presenter.id
     warning = await scene.double.wait_for_message(
         scene.leader, lambda m: "can't make it" in (m.content or "")
     )
     content = warning.content or ""
-    assert f"<@{presenter.id}>" in content
-    assert "next candidate is <@" in content
-    assert f"next candidate is <@{presenter.id}>" not in content
+    assert f"<@{presenter.id}>, the presenter on" in content
+    assert f"<@{taker.id}> now presents" in content
+    # the one who took over gets the presenter reminder at once: it went out already
+    told = await scene.double.wait_for_message(
+        taker, lambda m: "You are presenting at" in (m.content or "")
+    )
+    assert told is not None
 
 
 async def test_closed_dms_fall_back_to_a_content_free_mention(scene: Scene) -> None:
@@ -548,3 +559,34 @@ async def test_a_reminder_deleted_by_hand_does_not_stop_retiring_the_others(
         if r.method == "PATCH" and r.path == f"/channels/{scene.home.id}/messages/1"
     ]
     assert tried == [404]
+
+
+async def test_moving_away_and_back_leaves_one_live_reminder_for_the_final_time(
+    scene: Scene,
+) -> None:
+    session_id = await plan_one_session(scene)
+    await advance_to(scene, CHANNEL_DUE)
+    [first] = reminders_in(scene)
+    await scene.slash("session move", scene.leader, session=session_id, start="2026-12-01 20:00")
+    await scene.settle()
+    await handlers_done()
+    await scene.slash("session move", scene.leader, session=session_id, start="2026-12-01 19:00")
+    await scene.settle()
+    await handlers_done()
+    assert first.components == []
+    [live] = reminders_in(scene)  # exactly one message still offers RSVP buttons
+    assert live.id != first.id
+    assert f"<t:{int(SESSION_START.timestamp())}:F>" in (live.content or "")
+    pending = await scene.running.database.fetchall(
+        "SELECT kind, count(*) AS n FROM jobs WHERE state IN ('pending', 'running') GROUP BY kind"
+    )
+    assert {row["kind"]: row["n"] for row in pending} == {}  # all sent: none left over
+
+    # "moving" it to the time it already has changes nothing and says so
+    same = await scene.slash(
+        "session move", scene.leader, session=session_id, start="2026-12-01 19:00"
+    )
+    await handlers_done()
+    assert "already at that time" in reply_text(same)
+    assert reminders_in(scene) == [live]
+    assert live.components != []

@@ -62,3 +62,41 @@ async def test_0005_gives_existing_rows_their_owner(tmp_path: Path) -> None:
         assert await database.scalar("SELECT count(*) FROM jobs") == 0
     finally:
         await database.close()
+
+
+async def test_0006_keys_reminders_by_revision_and_presenter(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "old.db")
+    try:
+        await database.migrate(bundled_migrations()[:5])
+        async with database.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO groups (id, guild_id, name, name_key, channel_id, timezone,"
+                " created_at) VALUES (7, 1, 'G', 'g', 2, 'UTC', 0)"
+            )
+            await tx.execute(
+                "INSERT INTO sessions (id, group_id, starts_at, duration_min, created_at,"
+                " presenter_id) VALUES (42, 7, 2000, 90, 0, 11)"
+            )
+            for key, kind, state in (
+                ("reminders:group:7:session:42:at:2000:channel", "reminder.channel", "pending"),
+                ("reminders:group:7:session:42:at:2000:presenter", "reminder.presenter", "done"),
+                ("reminders:group:7:session:42:at:1000:channel", "reminder.channel", "done"),
+            ):
+                await tx.execute(
+                    "INSERT INTO jobs (kind, key, due_at, state, payload, group_id)"
+                    " VALUES (?, ?, 1, ?, '{\"session_id\": 42}', 7)",
+                    (kind, key, state),
+                )
+        await database.migrate()
+        keys = [row["key"] for row in await database.fetchall("SELECT key FROM jobs ORDER BY id")]
+        assert keys == [
+            "reminders:group:7:session:42:rev:0:channel",
+            "reminders:group:7:session:42:rev:0:presenter:11",
+            # a reminder of the time before a move stays as history
+            "reminders:group:7:session:42:at:1000:channel",
+        ]
+        row = await database.fetchone("SELECT revision, presenter_reminded FROM sessions")
+        assert row is not None
+        assert tuple(row) == (0, 11)
+    finally:
+        await database.close()

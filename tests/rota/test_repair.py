@@ -48,9 +48,9 @@ def test_an_absence_moves_only_the_slot_it_covers_by_an_exchange() -> None:
     repaired = repair_presenters(members=[A, B, C], slots=slots, absences=[away])
     after = list(repaired.presenters.values())
     before = [s.presenter for s in slots]
-    # the fairest (C, whose own slot is farthest away) takes A's slot, and A takes C's
-    # next slot in exchange: every count stays even, nothing else moves
-    assert after == [C, B, A, A, B, C]
+    # A exchanges with the nearest later slot (B's): every count stays even, and
+    # nothing else moves
+    assert after == [B, A, C, A, B, C]
     assert sorted(after) == sorted(before)
 
 
@@ -61,8 +61,10 @@ def test_a_decline_frees_even_a_fixed_slot_but_an_absence_does_not() -> None:
     assert kept.presenters[0] == A
     assert kept.unlocked == frozenset()
     declined = repair_presenters(members=[A, B, C], slots=slots, declines={0: [A]})
-    assert declined.presenters[0] == C
+    assert declined.presenters == {0: B, 1: A}  # an exchange with the next slot
     assert declined.unlocked == {0}
+    left = repair_presenters(members=[B, C], slots=slots, declines={0: [A]})
+    assert left.presenters == {0: C, 1: B}  # A left: the fairest takes the slot
 
 
 def test_generate_keeps_slots_whose_presenter_was_reminded() -> None:
