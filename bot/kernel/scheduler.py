@@ -10,7 +10,9 @@ Running a job:
 2. run its handler (the handler sends with a nonce derived from the job, so a repeat
    after a crash between sending and recording is collapsed by Discord);
 3. record the outcome in a second transaction: `done`, or back to `pending` with a
-   back-off if the handler raised, so a failure is retried, not lost.
+   back-off if the handler raised, so a failure is retried, not lost. A job that expires
+   (a reminder: when its session starts) is retried for as long as it is useful; only a
+   job without an expiry is given up, as `failed`, after `MAX_ATTEMPTS`.
 A job whose lease runs out (the process died while running it) is claimed again.
 A job past its `expires_at` (e.g. its session has started) is marked `skipped`.
 
@@ -170,6 +172,25 @@ class JobScheduler:
         for job in jobs:
             await _upsert(tx, replace(job, group_id=group_id))
 
+    # -- what a job has done so far ------------------------------------------------
+
+    @staticmethod
+    async def recipients_reached(database: Database, job: Job) -> set[int]:
+        """Who a job that sends to several people has reached in its earlier attempts."""
+        rows = await database.fetchall(
+            "SELECT recipient_id FROM job_recipients WHERE job_id = ?", (job.id,)
+        )
+        return {row["recipient_id"] for row in rows}
+
+    @staticmethod
+    async def record_reached(database: Database, job: Job, recipient_id: int) -> None:
+        """The job has reached `recipient_id`: a retry of the job skips them."""
+        async with database.transaction() as tx:
+            await tx.execute(
+                "INSERT OR IGNORE INTO job_recipients (job_id, recipient_id) VALUES (?, ?)",
+                (job.id, recipient_id),
+            )
+
     # -- lifecycle -----------------------------------------------------------------
 
     async def start(self) -> None:
@@ -325,7 +346,9 @@ class JobScheduler:
         except Exception as error:
             # Only the class name is kept: a message could quote confidential text.
             name = type(error).__name__
-            if job.attempts >= MAX_ATTEMPTS:
+            # A job that expires (a reminder: when its session starts) is worth retrying
+            # for as long as it is useful; the claim records it as skipped once it is not.
+            if job.expires_at is None and job.attempts >= MAX_ATTEMPTS:
                 log.error("job %s failed %d times (%s); giving up", job.key, job.attempts, name)
                 await self._finish(job, "failed", now, error=name)
             else:

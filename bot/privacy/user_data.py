@@ -20,6 +20,7 @@ USER_ID_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "swaps": ("requester_id", "target_id"),
     "cases": ("member_id",),
     "audit": ("actor_id", "subject_id"),
+    "job_recipients": ("recipient_id",),
 }
 
 # Columns ending in `_id` that hold the id of something that is not a person.

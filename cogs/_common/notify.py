@@ -5,7 +5,7 @@ notices a service's transaction left (slots that moved, reminders to retire)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -98,17 +98,33 @@ async def best_effort(what: str, notice: Awaitable[Any]) -> bool:
 
 
 async def tell_leaders(
-    bot: BalintBot, group: Group, text: str, *, nonce_for: Callable[[int], str] | None = None
-) -> None:
+    bot: BalintBot,
+    group: Group,
+    text: str,
+    *,
+    nonce_for: Callable[[int], str] | None = None,
+    skip: Collection[int] = (),
+    on_reached: Callable[[int], Awaitable[None]] | None = None,
+) -> list[int]:
     """A leaders' notice: to every leader and co-leader of the group by DM. Where a
     leader's DMs are closed, the notice goes to the group's leaders' channel (private to
     the leaders) mentioning them, if one is set; else a content-free mention in the home
-    channel. One leader's failure does not keep the notice from the others."""
+    channel. One leader's failure does not keep the notice from the others. Leaders in
+    `skip` (reached before) are left out; `on_reached` hears of each one reached. Returns
+    the leaders who could not be reached (Discord failed), for the caller to retry."""
+    unreached: list[int] = []
     for entry in await roster(bot.database, group.id):
-        if not entry.role.leads:
+        if not entry.role.leads or entry.user_id in skip:
             continue
         nonce = None if nonce_for is None else nonce_for(entry.user_id)
-        await best_effort("a leaders' notice", _tell_leader(bot, group, entry.user_id, text, nonce))
+        reached = await best_effort(
+            "a leaders' notice", _tell_leader(bot, group, entry.user_id, text, nonce)
+        )
+        if not reached:
+            unreached.append(entry.user_id)
+        elif on_reached is not None:
+            await on_reached(entry.user_id)
+    return unreached
 
 
 async def _tell_leader(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.kernel.clock import ManualClock, SystemClock
+from bot.kernel.clock import ManualClock, SystemClock, to_unix
 from bot.kernel.db import Database
 from bot.kernel.scheduler import LEASE, MAX_ATTEMPTS, Job, JobScheduler, JobSpec, retry_delay
 
@@ -326,3 +326,28 @@ async def test_a_groups_jobs_go_with_the_group(database: Database) -> None:
     async with database.transaction() as tx:
         await tx.execute("DELETE FROM groups WHERE id = 1")
     assert [row["key"] for row in await database.fetchall("SELECT key FROM jobs")] == ["job-of-2"]
+
+
+async def test_a_job_that_expires_is_retried_for_as_long_as_it_is_useful(
+    database: Database,
+) -> None:
+    """A reminder whose sends keep failing is not given up after a few attempts while its
+    session is days away: it is retried (back-off capped) until it expires, then skipped."""
+    clock, handler = ManualClock(START), Recorder(failures=10**6)
+    scheduler = await started(database, clock, handler)
+    expires = START + timedelta(days=2)
+    await scheduler.schedule("test", "reminder", START, expires_at=expires)
+    attempts = 0
+    while clock.now() < expires - timedelta(hours=1):
+        await settle(scheduler)
+        row = await database.fetchone("SELECT state, attempts, due_at FROM jobs")
+        assert row is not None
+        assert row["state"] == "pending", row["state"]
+        attempts = row["attempts"]
+        assert row["due_at"] - to_unix(clock.now()) <= 30 * 60  # back-off capped at 30 min
+        clock.set(datetime.fromtimestamp(row["due_at"], UTC))
+    assert attempts > MAX_ATTEMPTS
+    clock.set(expires)
+    await settle(scheduler)
+    assert await job_state(database, "reminder") == "skipped"
+    await scheduler.stop()
