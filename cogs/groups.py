@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import discord
 from discord import app_commands
@@ -15,6 +14,7 @@ from bot.groups import audit
 from bot.groups import service as group_service
 from bot.groups.rules import MAX_GROUP_NAME, RECOMMENDED_MAX_MEMBERS, Group, PresenterMode, Role
 from bot.groups.store import get_group, guilds_with_data, roster
+from bot.kernel import zones
 from bot.kernel.clock import to_unix
 from bot.kernel.errors import Refusal
 from bot.sessions.recurrence import discord_timestamp, format_when, parse_local_date
@@ -352,7 +352,7 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
             changes["mirror_events"] = int(scheduled_events)
         if term_start is not None:
             first_day = parse_local_date(
-                term_start, ZoneInfo(access.group.timezone), "`term_start`"
+                term_start, zones.zone(access.group.timezone), "`term_start`"
             )
             changes["term_start"] = to_unix(first_day)
         if not changes:

@@ -1,5 +1,11 @@
 """Time zones: IANA names read from the pinned `tzdata` package, checked and suggested.
 
+The rules of every zone come from the `tzdata` package the project pins, never from the
+host's zone files, so a series is planned the same on every machine. `zoneinfo` looks in
+the host's files (its TZPATH) first and in `tzdata` only for what they lack; importing
+this module empties TZPATH for the whole process (`use_tzdata_only`), so `zone(name)`,
+and `ZoneInfo(name)` wherever it is called, read `tzdata` alone.
+
 Also the base of every refusal about dates and times a user typed (`SchedulingError`),
 since a wrong zone name is the first such refusal a group meets.
 """
@@ -7,6 +13,8 @@ since a wrong zone name is the first such refusal a group meets.
 from __future__ import annotations
 
 import difflib
+import importlib
+import zoneinfo
 from collections.abc import Iterator
 from functools import cache
 from typing import Final
@@ -86,6 +94,42 @@ class InvalidTimeZone(SchedulingError):
         )
 
 
+# --- the zone database ----------------------------------------------------------------
+
+
+def use_tzdata_only() -> None:
+    """Make the pinned `tzdata` package the one source of zone rules in this process.
+
+    An empty TZPATH leaves `zoneinfo` nothing but `tzdata` to read, here, in the rest of
+    the bot and in libraries alike; `available_timezones()` then lists `tzdata`'s zones
+    only. Clearing `ZoneInfo`'s cache drops zones built from the host's files before
+    this ran, so the next `ZoneInfo(name)` reads `tzdata`. A zone object built earlier
+    and still held somewhere keeps its old rules; this runs when the module is imported,
+    before the bot builds any.
+    """
+    zoneinfo.reset_tzpath(to=())
+    ZoneInfo.clear_cache()
+
+
+use_tzdata_only()
+
+
+def zone(name: str) -> ZoneInfo:
+    """The zone with the exact IANA key `name`, with the rules of the pinned `tzdata`.
+
+    Every zone the bot builds from a stored name should come from here: importing this
+    function is what guarantees `use_tzdata_only` ran first. A name `tzdata` does not
+    have raises `zoneinfo.ZoneInfoNotFoundError`; text a user typed goes to `parse_zone`.
+    """
+    return ZoneInfo(name)
+
+
+@cache
+def zone_data_version() -> str:
+    """The IANA release of the zone rules in use, such as "2026f" (`tzdata.IANA_VERSION`)."""
+    return str(importlib.import_module("tzdata").IANA_VERSION)
+
+
 # --- time zones ------------------------------------------------------------------------
 
 
@@ -100,7 +144,7 @@ def parse_zone(name: str) -> ZoneInfo:
     canonical = _zones_by_folded_name().get(_fold(name))
     if canonical is None:
         raise InvalidTimeZone(name, tuple(suggest_zones(name, limit=MAX_ZONE_SUGGESTIONS)))
-    return ZoneInfo(canonical)
+    return zone(canonical)
 
 
 def suggest_zones(text: str, limit: int = 25) -> list[str]:
@@ -160,7 +204,7 @@ def _zone_names() -> tuple[str, ...]:
     """Every usable zone name, current "Area/Place" names first, then alphabetical.
 
     Cached because scanning the zone database takes milliseconds and autocomplete asks
-    on every keystroke.
+    on every keystroke. With TZPATH empty these are the names `tzdata` has.
     """
     names = available_timezones() - _NOT_GROUP_ZONES
     return tuple(sorted(names, key=lambda name: (not _is_preferred(name), name)))

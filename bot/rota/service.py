@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from bot.groups import audit
 from bot.groups.rules import Group, Role
 from bot.groups.store import get_group, role_of, roster
+from bot.kernel import zones
 from bot.kernel.db import Database, Reader, Transaction
 from bot.kernel.errors import Refusal
 from bot.rota import store as rota_store
@@ -223,7 +223,7 @@ async def mark_away(
     of theirs in that time (fixed ones too) is handed on."""
     if await role_of(database, group.id, member_id) is None:
         raise Refusal("You are not on the roster of **{group}**.", group=group.name)
-    zone = ZoneInfo(group.timezone)
+    zone = zones.zone(group.timezone)
     start = parse_local_date(first, zone, "`from`")
     last_start = parse_local_date(last, zone, "`to`")
     if last_start < start:

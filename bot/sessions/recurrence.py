@@ -264,7 +264,10 @@ def plan_series(
     if repeat is Repeat.ONCE and count != 1:
         raise InvalidCount(count, repeat)
     first_local = require_aware(first_start).astimezone(zone)
-    first_date, wall_time = first_local.date(), first_local.time()
+    # `time()` keeps PEP 495's fold: a first start in the second run of a repeated hour
+    # has fold=1, which would put later sessions at second occurrences and read a gap
+    # with the offset after it (an hour early). The wall time alone is what repeats.
+    first_date, wall_time = first_local.date(), first_local.time().replace(fold=0)
     starts = [first_start.astimezone(UTC)]
     for index in range(1, count):
         local_date = _nth_date(first_date, repeat, index)

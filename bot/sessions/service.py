@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from bot.groups import audit
 from bot.groups import store as group_store
 from bot.groups.rules import Group
+from bot.kernel import zones
 from bot.kernel.db import Database, Reader
 from bot.kernel.errors import Refusal
 from bot.sessions import store as session_store
@@ -84,7 +84,7 @@ async def plan_sessions(
     now: datetime,
 ) -> Planned:
     """Plan `count` sessions from the local `start`, repeating in the group's zone."""
-    zone = ZoneInfo(group.timezone)
+    zone = zones.zone(group.timezone)
     if not MIN_COUNT <= count <= MAX_COUNT:
         raise Refusal(f"`count` must be from {MIN_COUNT} to {MAX_COUNT}, not {count}.")
     length = validate_duration(duration)
@@ -128,7 +128,7 @@ async def move_session(
 ) -> Moved:
     """Move a session to the local `start`. Its RSVPs are cleared (an answer for the old
     time says nothing about the new one)."""
-    new_start = parse_local_start(start, ZoneInfo(group.timezone))
+    new_start = parse_local_start(start, zones.zone(group.timezone))
     ensure_start_in_future(new_start, now)
     async with database.transaction() as tx:
         session = await upcoming_session_of(tx, session_id, group, now)

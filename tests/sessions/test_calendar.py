@@ -106,23 +106,29 @@ def unfolded_lines(data: bytes) -> list[str]:
 
 
 def test_calendar_header() -> None:
-    calendar = parse(session_calendar("Tuesday group", "Europe/London", [], now=NOW))
+    data = session_calendar("Tuesday group", "Europe/London", [session(1, NOW)], now=NOW)
+    calendar = parse(data)
     assert calendar.name == "VCALENDAR"
     assert str(calendar["VERSION"]) == "2.0"
     assert str(calendar["PRODID"]) == PRODUCT_ID
-    assert str(calendar["METHOD"]) == "PUBLISH"
+    # No METHOD: PUBLISH is iTIP, which needs an ORGANIZER; an import file needs neither.
+    assert "METHOD" not in calendar
+    assert not any(line.startswith("METHOD") for line in unfolded_lines(data))
 
 
 def test_calendar_is_named_after_the_group() -> None:
-    lines = unfolded_lines(session_calendar("Tuesday group", "Europe/London", [], now=NOW))
+    data = session_calendar("Tuesday group", "Europe/London", [session(1, NOW)], now=NOW)
+    lines = unfolded_lines(data)
     assert "NAME:Balint group: Tuesday group" in lines
     assert "X-WR-CALNAME:Balint group: Tuesday group" in lines
 
 
-def test_vtimezone_is_present_even_without_sessions() -> None:
-    calendar = parse(session_calendar("g", "Europe/London", [], now=NOW))
-    assert [tz.tz_name for tz in timezones(calendar)] == ["Europe/London"]
-    assert events(calendar) == []
+def test_no_sessions_no_file() -> None:
+    # A VCALENDAR needs a component (RFC 5545 3.6): the caller says "no sessions" instead.
+    with pytest.raises(ValueError, match="at least one session"):
+        session_calendar("g", "Europe/London", [], now=NOW)
+    with pytest.raises(ValueError, match="at least one session"):
+        session_calendar("g", "UTC", iter([]), now=NOW)
 
 
 def test_one_event_per_session_with_the_group_zone() -> None:
@@ -267,14 +273,43 @@ def test_an_end_in_the_repeated_hour_is_written_in_utc() -> None:
     assert instant(event, "DTEND") - instant(event, "DTSTART") == timedelta(minutes=90)
 
 
+# A start in the repeated hour, as its first and as its second occurrence (UTC instants).
+REPEATED_HOUR_STARTS = {
+    "Europe/London": ("20261025T003000Z", "20261025T013000Z"),  # 01:30 BST, then GMT
+    "America/New_York": ("20261101T053000Z", "20261101T063000Z"),  # 01:30 EDT, then EST
+    "Australia/Lord_Howe": ("20260404T144500Z", "20260404T151500Z"),  # 01:45 +11, +1030
+}
+
+
+@pytest.mark.parametrize("zone_name", sorted(REPEATED_HOUR_STARTS))
+def test_a_start_in_the_repeated_hour_is_written_in_utc(zone_name: str) -> None:
+    # RFC 5545 reads a repeated wall time as its first occurrence, libical and ical.js as
+    # the second: either occurrence, written on the wall clock, would be wrong somewhere.
+    zone = ZoneInfo(zone_name)
+    written = REPEATED_HOUR_STARTS[zone_name]
+    starts = [datetime.strptime(text, "%Y%m%dT%H%M%S%z") for text in written]
+    assert starts[0].astimezone(zone).replace(tzinfo=None) == (
+        starts[1].astimezone(zone).replace(tzinfo=None)
+    )
+    sessions = [session(index, start, 30) for index, start in enumerate(starts)]
+    data = session_calendar("g", zone_name, sessions, now=NOW)
+    lines = unfolded_lines(data)
+    in_events = lines[lines.index("BEGIN:VEVENT") :]
+    assert [line for line in in_events if line.startswith("DTSTART")] == [
+        f"DTSTART:{text}" for text in written
+    ]
+    for event, planned in zip(events(parse(data)), sessions, strict=True):
+        assert instant(event, "DTSTART") == planned.starts_at
+
+
 def test_unknown_zone_is_refused() -> None:
     with pytest.raises(ZoneInfoNotFoundError):
-        session_calendar("g", "Mars/Olympus_Mons", [], now=NOW)
+        session_calendar("g", "Mars/Olympus_Mons", [session(1, NOW)], now=NOW)
 
 
 def test_naive_now_is_refused() -> None:
     with pytest.raises(ValueError, match="naive"):
-        session_calendar("g", "UTC", [], now=NOW.replace(tzinfo=None))
+        session_calendar("g", "UTC", [session(1, NOW)], now=NOW.replace(tzinfo=None))
 
 
 @functools.cache
@@ -318,7 +353,7 @@ def starts_in(zone_name: str) -> st.SearchStrategy[datetime]:
 def test_every_session_round_trips_to_its_exact_instants(
     data: st.DataObject, zone_name: str, minutes: int
 ) -> None:
-    starts = data.draw(st.lists(starts_in(zone_name), max_size=6), label="starts")
+    starts = data.draw(st.lists(starts_in(zone_name), min_size=1, max_size=6), label="starts")
     sessions = [session(index, start, minutes) for index, start in enumerate(starts)]
     calendar = parse(session_calendar("g", zone_name, sessions, now=NOW))
     assert calendar.get_missing_tzids() == set()

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from bot.sessions.recurrence import (
@@ -71,8 +71,14 @@ def _utc_offset(local: datetime) -> timedelta:
 
 
 def local_wall(instant: datetime, zone: ZoneInfo) -> tuple[date, time]:
+    """The date and time `zone`'s clocks show at `instant`.
+
+    The time is the reading alone, without PEP 495's fold (which says which run of a
+    repeated hour it was): that is what a group meets at, and what is combined again
+    with other dates.
+    """
     local = instant.astimezone(zone)
-    return local.date(), local.time()
+    return local.date(), local.time().replace(fold=0)
 
 
 DST_SAMPLE_ZONES = tuple(name for name in SAMPLE_ZONES if name not in {"Asia/Kolkata", "UTC"})
@@ -103,6 +109,10 @@ def _clock_change_wall_times(zone_name: str, year: int) -> dict[str, tuple[tuple
 
 def _nonexistent_wall_times(zone_name: str, year: int) -> tuple[tuple[date, time], ...]:
     return _clock_change_wall_times(zone_name, year)["skipped"]
+
+
+def _repeated_wall_times(zone_name: str, year: int) -> tuple[tuple[date, time], ...]:
+    return _clock_change_wall_times(zone_name, year)["repeated"]
 
 
 # --- Repeat ----------------------------------------------------------------------------
@@ -566,6 +576,43 @@ def test_weekly_series_landing_on_ambiguous_time_takes_first_occurrence() -> Non
     assert starts[1] == utc(2026, 11, 1, 5, 30)  # 01:30 EDT, not 01:30 EST
 
 
+# A first start may be any instant (a stored one, say), including the second run of a
+# repeated hour: London's 01:30 GMT on 25 October 2026, after 01:30 BST an hour before.
+LONDON_SECOND_0130 = utc(2026, 10, 25, 1, 30)
+
+
+def test_first_start_in_the_second_run_of_a_repeated_hour_is_kept() -> None:
+    assert LONDON_SECOND_0130.astimezone(LONDON).fold == 1
+    starts = plan_series(LONDON_SECOND_0130, LONDON, Repeat.WEEKLY, 2)
+    assert starts == [LONDON_SECOND_0130, utc(2026, 11, 1, 1, 30)]
+
+
+def test_second_run_first_start_does_not_move_a_later_gap_session_an_hour_early() -> None:
+    starts = plan_series(LONDON_SECOND_0130, LONDON, Repeat.WEEKLY, 23)
+    # 01:30 does not exist on 28 March 2027 (01:00 GMT jumps to 02:00 BST): like every
+    # series at 01:30, the session moves forward by the gap, to 02:30 BST (01:30 UTC),
+    # not back to 00:30 GMT (00:30 UTC), which an inherited fold=1 would give.
+    assert starts[22] == utc(2027, 3, 28, 1, 30)
+    assert format_local_start(starts[22], LONDON) == "2027-03-28 02:30"
+    assert all(format_local_start(s, LONDON).endswith(" 01:30") for s in starts[:22])
+    # Later sessions are the same whichever run of 01:30 the series started in.
+    first_run = parse_local_start("2026-10-25 01:30", LONDON)
+    assert first_run == utc(2026, 10, 25, 0, 30)
+    assert starts[1:] == plan_series(first_run, LONDON, Repeat.WEEKLY, 23)[1:]
+
+
+def test_second_run_first_start_takes_the_first_run_of_a_later_repeated_hour() -> None:
+    lord_howe = ZoneInfo("Australia/Lord_Howe")
+    # 01:45 on 5 April 2026 happens twice (02:00 +11:00 goes back to 01:30 +10:30);
+    # this is the second, and 4 April 2027, 26 fortnights on, repeats it again.
+    first = utc(2026, 4, 4, 15, 15)
+    assert first.astimezone(lord_howe).fold == 1
+    starts = plan_series(first, lord_howe, Repeat.FORTNIGHTLY, 27)
+    assert starts[0] == first
+    assert starts[26] == utc(2027, 4, 3, 14, 45)  # 01:45 +11:00, not 01:45 +10:30
+    assert starts[26].astimezone(lord_howe).fold == 0
+
+
 def test_once_plans_the_single_given_start() -> None:
     first = utc(2026, 12, 1, 19)
     assert plan_series(first, LONDON, Repeat.ONCE, 1) == [first]
@@ -639,7 +686,30 @@ def series_through_a_gap(draw: st.DrawFn) -> tuple[datetime, ZoneInfo, Repeat, i
     return first, zone, repeat, count
 
 
-any_series = st.one_of(series_inputs(), series_through_a_gap())
+@st.composite
+def series_from_a_repeated_hour(draw: st.DrawFn) -> tuple[datetime, ZoneInfo, Repeat, int]:
+    """A series whose first session is in an hour a clock change repeats, in either run
+    of it (PEP 495 fold 0 or 1), as a stored instant can be. Later dates then meet
+    spring gaps and repeated hours at that wall time, where an inherited fold shows."""
+    zone_name = draw(st.sampled_from(DST_SAMPLE_ZONES))
+    day, wall = draw(
+        st.sampled_from(_repeated_wall_times(zone_name, draw(st.integers(2025, 2034))))
+    )
+    zone = ZoneInfo(zone_name)
+    fold = draw(st.integers(0, 1))
+    first = datetime.combine(day, wall, tzinfo=zone).replace(fold=fold).astimezone(UTC)
+    repeat = draw(st.sampled_from([Repeat.WEEKLY, Repeat.FORTNIGHTLY, Repeat.MONTHLY]))
+    return first, zone, repeat, draw(st.integers(1, 52))
+
+
+any_series = st.one_of(series_inputs(), series_through_a_gap(), series_from_a_repeated_hour())
+
+# Series from the second run of a repeated hour that meet a gap (London, March 2027)
+# and another repeated hour (Lord Howe, April 2027) at their wall time.
+SECOND_RUN_EXAMPLES = (
+    (LONDON_SECOND_0130, LONDON, Repeat.WEEKLY, 23),
+    (utc(2026, 4, 4, 15, 15), ZoneInfo("Australia/Lord_Howe"), Repeat.FORTNIGHTLY, 27),
+)
 
 
 def _intended_date(first: date, repeat: Repeat, index: int) -> date:
@@ -671,6 +741,8 @@ def test_series_has_count_increasing_utc_instants_starting_at_first(
 
 @settings(max_examples=150, deadline=None)
 @given(any_series)
+@example(SECOND_RUN_EXAMPLES[0])
+@example(SECOND_RUN_EXAMPLES[1])
 def test_series_keeps_wall_clock_time_unless_shifted_out_of_a_gap(
     inputs: tuple[datetime, ZoneInfo, Repeat, int],
 ) -> None:
@@ -689,6 +761,30 @@ def test_series_keeps_wall_clock_time_unless_shifted_out_of_a_gap(
         assert gap > timedelta(0)
         as_if_utc = datetime.combine(intended_date, wall_time, tzinfo=UTC) + gap
         assert (as_if_utc.date(), as_if_utc.time()) == (actual_date, actual_time)
+
+
+@settings(max_examples=150, deadline=None)
+@given(any_series)
+@example(SECOND_RUN_EXAMPLES[0])
+@example(SECOND_RUN_EXAMPLES[1])
+def test_later_sessions_never_repeat_a_second_run_of_a_repeated_hour(
+    inputs: tuple[datetime, ZoneInfo, Repeat, int],
+) -> None:
+    """Only the first session may be in the second run of a repeated hour (it is the
+    instant given); every later one at an ambiguous wall time takes its first run."""
+    first, zone, repeat, count = inputs
+    starts = plan_series(first, zone, repeat, count)
+    assert starts[0] == first
+    first_date, wall_time = local_wall(first, zone)
+    for index, start in enumerate(starts[1:], start=1):
+        local = start.astimezone(zone)
+        if local.fold == 0 and local.replace(fold=1).utcoffset() != local.utcoffset():
+            event("later session in a repeated hour")
+        assert local.fold == 0, f"session {index} at {local} is a second run"
+        # ... and it is the first instant that shows the wall time (or, in a gap, the
+        # instant read with the offset before the gap), never an hour earlier or later.
+        requested = datetime.combine(_intended_date(first_date, repeat, index), wall_time)
+        assert start == requested.replace(tzinfo=zone).astimezone(UTC)
 
 
 @settings(max_examples=100, deadline=None)
