@@ -9,7 +9,7 @@ come back as a `SlotsChanged` notice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -128,17 +128,7 @@ class RotaReconciler:
         if group is None:
             return
         await rota_store.void_swaps_of_cancelled(tx, group_id)
-        inputs = await rota_inputs(tx, group, now)
-        repaired = repair_presenters(
-            members=inputs.members,
-            slots=inputs.slots,
-            history=inputs.history,
-            absences=inputs.absences,
-            declines=inputs.declines,
-            term_start=group.term_start,
-            keep=inputs.reminded,
-        )
-        await write_plan(tx, inputs, repaired)
+        await apply_rule(tx, group, now, repair_presenters)
         after = {
             session.id: session.presenter_id
             for session in await session_store.upcoming_sessions(tx, group_id, now)
@@ -148,6 +138,23 @@ class RotaReconciler:
         changes = slot_changes(before, after)
         if changes:
             tx.notify(SlotsChanged(group_id, changes))
+
+
+async def apply_rule(
+    tx: Transaction, group: Group, now: datetime, rule: Callable[..., Repair]
+) -> None:
+    """Run a rota rule (repair, or re-plan) on the group as it is, and store the result."""
+    inputs = await rota_inputs(tx, group, now)
+    plan = rule(
+        members=inputs.members,
+        slots=inputs.slots,
+        history=inputs.history,
+        absences=inputs.absences,
+        declines=inputs.declines,
+        term_start=group.term_start,
+        keep=inputs.reminded,
+    )
+    await write_plan(tx, inputs, plan)
 
 
 async def write_plan(tx: Transaction, inputs: RotaInputs, plan: Repair) -> None:
@@ -172,17 +179,7 @@ async def regenerate_rota(
     the presenter reminder keeps them while they can present: they may be preparing."""
     async with database.transaction() as tx:
         await tx.watch(group.id, now)
-        inputs = await rota_inputs(tx, group, now)
-        replanned = replan_presenters(
-            members=inputs.members,
-            slots=inputs.slots,
-            history=inputs.history,
-            absences=inputs.absences,
-            declines=inputs.declines,
-            term_start=group.term_start,
-            keep=inputs.reminded,
-        )
-        await write_plan(tx, inputs, replanned)
+        await apply_rule(tx, group, now, replan_presenters)
         if actor_id is not None:
             await audit.record_change(tx, group, actor_id, "rota generate", "", now)
     return RotaChange(slot_changes_in(tx.notices, group.id), tx.notices)
