@@ -5,3 +5,7 @@ CREATE TABLE job_recipients (
     recipient_id  INTEGER NOT NULL,
     PRIMARY KEY (job_id, recipient_id)
 ) STRICT;
+
+-- The slot a swap request offers in exchange (NULL: a plain hand-over), as both members
+-- were told when it was asked; answering carries out exactly that, or nothing.
+ALTER TABLE swaps ADD COLUMN exchange_session_id INTEGER REFERENCES sessions (id) ON DELETE SET NULL;

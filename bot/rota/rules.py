@@ -318,12 +318,12 @@ def repair_presenters(
 
     A slot must change when it has no presenter, or when its presenter can no longer
     present: no longer one of `members`, away on the date (unless the slot is fixed: a
-    leader's choice stands), or answered "Can't make it" (fixed or not). Where the member
-    who gives up a slot still presents in the group, the slot is exchanged with the
-    nearest later slot (not fixed, not in `keep`) whose presenter can take this date and
-    whose date the giver can take: both keep their counts, and nobody else's slot moves.
-    Otherwise (the giver left, or no exchange is possible) the slot goes to the fairest
-    available member by the rule of `assign_presenters`, counting every slot that stays.
+    leader's choice stands), or answered "Can't make it" (fixed or not). Each such slot
+    goes to the fairest available member (the rule of `assign_presenters`, counting every
+    slot that stays). Where the member who gave it up still presents in the group and
+    the one who takes it has a later slot of their own (not fixed, not in `keep`) on a
+    date the giver can present, the giver takes that slot: an exchange, so that both
+    keep their counts. Nobody else's slot moves.
 
     `keep` names sessions whose presenter has had the presenter reminder: their slot is
     not taken for an exchange (they may be preparing), though it still changes if they
@@ -334,22 +334,6 @@ def repair_presenters(
     availability = _Availability(absences, declines)
     staying, vacated = _staying_and_vacated(ordered, candidates, availability)
     locked = {slot.id for slot in ordered if slot.locked and slot.id in staying}
-    for index, slot in enumerate(ordered):
-        giver = vacated.get(slot.id)
-        if giver is None or giver not in candidates:
-            continue
-        for later in ordered[index + 1 :]:
-            taker = staying.get(later.id)
-            if (
-                taker is not None
-                and taker != giver
-                and later.id not in locked
-                and later.id not in keep
-                and availability.can_present(taker, RotaSession(slot.id, slot.starts_at))
-                and availability.can_present(giver, RotaSession(later.id, later.starts_at))
-            ):
-                staying[slot.id], staying[later.id] = taker, giver
-                break
     plan = assign_presenters(
         members=candidates,
         sessions=[RotaSession(s.id, s.starts_at, staying.get(s.id)) for s in ordered],
@@ -358,6 +342,20 @@ def repair_presenters(
         declines=declines,
         term_start=term_start,
     )
+    for index, slot in enumerate(ordered):
+        giver, taker = vacated.get(slot.id), plan[slot.id]
+        if giver is None or taker is None or giver not in candidates:
+            continue
+        for later in ordered[index + 1 :]:
+            if (
+                staying.get(later.id) == taker
+                and plan[later.id] == taker
+                and later.id not in locked
+                and later.id not in keep
+                and availability.can_present(giver, RotaSession(later.id, later.starts_at))
+            ):
+                plan[later.id] = giver
+                break
     unlocked = frozenset(slot.id for slot in ordered if slot.locked and slot.id not in locked)
     return Repair(plan, unlocked)
 

@@ -300,8 +300,10 @@ async def request_swap(
             raise Refusal("Choose someone other than yourself.")
         if other_role is not Role.MEMBER:
             raise Refusal(f"<@{other_id}> is a {other_role} and does not present.")
-        swap_id = await rota_store.create_swap(tx, session.id, requester_id, other_id, now)
         exchange = await exchange_slot(tx, group, session, requester_id, other_id, now)
+        swap_id = await rota_store.create_swap(
+            tx, session.id, requester_id, other_id, now, None if exchange is None else exchange.id
+        )
     return SwapRequest(swap_id, group, session, exchange)
 
 
@@ -315,6 +317,31 @@ class SwapAnswered:
     session: Session
     requester_id: int
     exchanged: Session | None = None
+
+
+async def _what_was_offered(
+    tx: Transaction, group: Group, session: Session, swap: rota_store.Swap, now: datetime
+) -> tuple[Session | None, Refusal | None]:
+    """The exchange the request offered, if it still holds, or why the request cannot be
+    accepted as it was put: the member asked cannot present then, or the slot offered in
+    exchange changed (the request is then void, and can be asked again)."""
+    inputs = await rota_inputs(tx, group, now)
+    if swap.target_id in inputs.declines.get(session.id, set()) or any(
+        a.member_id == swap.target_id and a.covers(session.starts_at) for a in inputs.absences
+    ):
+        return None, Refusal(
+            "You are away on that date, or said you can't make it, so you cannot take it."
+        )
+    if swap.exchange_session_id is None:
+        return None, None
+    offered = await exchange_slot(tx, group, session, swap.requester_id, swap.target_id, now)
+    if offered is None or offered.id != swap.exchange_session_id:
+        await rota_store.decide_swap(tx, swap.id, "void", now)
+        return None, Refusal(
+            "The slot offered in exchange has changed since this request was made, so it no "
+            "longer applies; the member who asked can ask again."
+        )
+    return offered, None
 
 
 async def answer_swap(
@@ -358,14 +385,14 @@ async def answer_swap(
             await rota_store.decide_swap(tx, swap.id, "declined", now)
             return SwapAnswered(False, group, session, swap.requester_id)
         else:
-            await rota_store.decide_swap(tx, swap.id, "accepted", now)
-            exchanged = await exchange_slot(
-                tx, group, session, swap.requester_id, swap.target_id, now
-            )
-            await rota_store.set_presenter(tx, session.id, swap.target_id, locked=True)
-            if exchanged is not None:
-                await rota_store.set_presenter(tx, exchanged.id, swap.requester_id, locked=True)
-            return SwapAnswered(True, group, session, swap.requester_id, exchanged)
+            exchanged, refusal = await _what_was_offered(tx, group, session, swap, now)
+            if refusal is None:
+                await tx.watch(group.id, now)
+                await rota_store.decide_swap(tx, swap.id, "accepted", now)
+                await rota_store.set_presenter(tx, session.id, swap.target_id, locked=True)
+                if exchanged is not None:
+                    await rota_store.set_presenter(tx, exchanged.id, swap.requester_id, locked=True)
+                return SwapAnswered(True, group, session, swap.requester_id, exchanged)
     # The request's new state is committed; then the member hears why nothing else was.
     assert refusal is not None
     raise refusal

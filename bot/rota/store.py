@@ -126,6 +126,7 @@ class Swap:
     requester_id: int
     target_id: int
     state: str
+    exchange_session_id: int | None = None  # offered in exchange; None: a hand-over
 
 
 async def create_swap(
@@ -134,13 +135,15 @@ async def create_swap(
     requester_id: int,
     target_id: int,
     now: datetime,
+    exchange_session_id: int | None = None,
 ) -> int:
     await tx.execute(
         "UPDATE swaps SET state = 'void' WHERE session_id = ? AND state = 'pending'", (session_id,)
     )
     cursor = await tx.execute(
-        "INSERT INTO swaps (session_id, requester_id, target_id, created_at) VALUES (?, ?, ?, ?)",
-        (session_id, requester_id, target_id, to_unix(now)),
+        "INSERT INTO swaps (session_id, requester_id, target_id, created_at, exchange_session_id)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (session_id, requester_id, target_id, to_unix(now), exchange_session_id),
     )
     assert cursor.lastrowid is not None
     return cursor.lastrowid
@@ -148,11 +151,20 @@ async def create_swap(
 
 async def get_swap(database: Reader, swap_id: int) -> Swap | None:
     row = await database.fetchone(
-        "SELECT id, session_id, requester_id, target_id, state FROM swaps WHERE id = ?", (swap_id,)
+        "SELECT id, session_id, requester_id, target_id, state, exchange_session_id"
+        " FROM swaps WHERE id = ?",
+        (swap_id,),
     )
     if row is None:
         return None
-    return Swap(row["id"], row["session_id"], row["requester_id"], row["target_id"], row["state"])
+    return Swap(
+        row["id"],
+        row["session_id"],
+        row["requester_id"],
+        row["target_id"],
+        row["state"],
+        row["exchange_session_id"],
+    )
 
 
 async def decide_swap(tx: Transaction, swap_id: int, state: str, now: datetime) -> bool:

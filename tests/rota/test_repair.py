@@ -18,7 +18,7 @@ from bot.rota.rules import (
 )
 
 MONDAY = datetime(2026, 12, 7, 19, 0, tzinfo=UTC)
-A, B, C, D = 1, 2, 3, 4
+A, B, C, D, E = 1, 2, 3, 4, 5
 
 
 def weekly(count: int) -> list[datetime]:
@@ -48,9 +48,10 @@ def test_an_absence_moves_only_the_slot_it_covers_by_an_exchange() -> None:
     repaired = repair_presenters(members=[A, B, C], slots=slots, absences=[away])
     after = list(repaired.presenters.values())
     before = [s.presenter for s in slots]
-    # A exchanges with the nearest later slot (B's): every count stays even, and
-    # nothing else moves
-    assert after == [B, A, C, A, B, C]
+    # the fairest (C: equal counts, and C's own slot is the farthest away) takes A's
+    # slot, and A takes C's next slot in exchange: every count stays even, nothing else
+    # moves
+    assert after == [C, B, A, A, B, C]
     assert sorted(after) == sorted(before)
 
 
@@ -61,10 +62,32 @@ def test_a_decline_frees_even_a_fixed_slot_but_an_absence_does_not() -> None:
     assert kept.presenters[0] == A
     assert kept.unlocked == frozenset()
     declined = repair_presenters(members=[A, B, C], slots=slots, declines={0: [A]})
-    assert declined.presenters == {0: B, 1: A}  # an exchange with the next slot
+    assert declined.presenters == {0: C, 1: B}  # C, with no slot, is the fairest
     assert declined.unlocked == {0}
     left = repair_presenters(members=[B, C], slots=slots, declines={0: [A]})
     assert left.presenters == {0: C, 1: B}  # A left: the fairest takes the slot
+
+
+def test_a_member_who_joined_takes_the_slot_that_opens_up() -> None:
+    history = [Presentation(m, MONDAY - timedelta(weeks=5 - m)) for m in (A, B, C, D)]
+    slots = planned([A, B, C, D], 8)
+    away = Absence(A, MONDAY - timedelta(hours=1), MONDAY + timedelta(hours=1))
+    repaired = repair_presenters(
+        members=[A, B, C, D, E], slots=slots, history=history, absences=[away]
+    )
+    assert repaired.presenters[0] == E
+    assert [repaired.presenters[s.id] for s in slots[1:]] == [s.presenter for s in slots[1:]]
+
+
+def test_a_reminded_presenters_slot_is_not_taken_for_an_exchange() -> None:
+    slots = planned([A, B, C], 6)  # A B C A B C
+    away = Absence(A, MONDAY - timedelta(hours=1), MONDAY + timedelta(hours=1))
+    free = repair_presenters(members=[A, B, C], slots=slots, absences=[away])
+    assert free.presenters[2] == A  # C's slot, taken in exchange
+    kept = repair_presenters(members=[A, B, C], slots=slots, absences=[away], keep={2})
+    assert kept.presenters[2] == C  # C had the presenter reminder: C keeps it
+    assert kept.presenters[0] == C
+    assert kept.presenters[5] == A  # the exchange uses C's next slot instead
 
 
 def test_generate_keeps_slots_whose_presenter_was_reminded() -> None:

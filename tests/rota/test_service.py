@@ -91,7 +91,9 @@ async def test_accepted_swap_exchanges_slots_and_locks_them(database: Database) 
     assert requester is not None
     assert target is not None
     async with database.transaction() as tx:
-        swap_id = await rota_store.create_swap(tx, ids[0], requester, target, NOW)
+        swap_id = await rota_store.create_swap(
+            tx, ids[0], requester, target, NOW, exchange_session_id=ids[1]
+        )
     outcome = await answer_swap(database, swap_id, target, accept=True, now=NOW)
     assert outcome.accepted
     assert outcome.exchanged is not None
