@@ -184,10 +184,15 @@ async def test_presenter_cant_make_it_hands_the_slot_on_and_tells_the_leaders(
     assert f"<@{presenter.id}>, the presenter on" in content
     assert f"<@{taker.id}> now presents" in content
     # the one who took over gets the presenter reminder at once: it went out already
+    when = f"<t:{int(SESSION_START.timestamp())}:F>"
     told = await scene.double.wait_for_message(
-        taker, lambda m: "You are presenting at" in (m.content or "")
+        taker, lambda m: "You are presenting at" in (m.content or "") and when in (m.content or "")
     )
-    assert told is not None
+    assert "What to prepare" in (told.content or "")
+    # and the presenter who can't come is told the slot is no longer theirs
+    assert any(
+        f"You no longer present on {when}" in (m.content or "") for m in scene.double.dms(presenter)
+    )
 
 
 async def test_closed_dms_fall_back_to_a_content_free_mention(scene: Scene) -> None:
