@@ -117,7 +117,7 @@ class ConfirmDelete(discord.ui.View):
             content=f"Deleted **{plain(group.name)}** and all its data.", view=None
         )
         if problem:
-            await interaction.followup.send(problem, ephemeral=True)
+            await reply(interaction, problem)
 
     @discord.ui.button(label="Keep it", style=discord.ButtonStyle.secondary)
     async def cancel(
@@ -187,10 +187,12 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
             actor_id=interaction.user.id,
             now=self.bot.clock.now(),
         )
-        await interaction.response.send_message(
+        await reply(
+            interaction,
             f"Created **{plain(created.name)}**: home channel {channel.mention}, time zone "
             f"`{created.timezone}`, leader {first_leader.mention}.\n"
             "Next: add members with `/group add`, then plan sessions with `/session schedule`.",
+            ephemeral=False,
         )
 
     @app_commands.command(
@@ -375,7 +377,7 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
             sync = mirror_sessions if scheduled_events else forget_events
             problem = await sync(self.bot, updated)
             if problem:
-                await interaction.followup.send(problem, ephemeral=True)
+                await reply(interaction, problem)
         await deliver(self.bot, updated, outcome.notices, "the term start changed")
 
     @app_commands.command(

@@ -110,7 +110,7 @@ class Meta(commands.Cog):
             f"Database schema version {schema}\n"
             f"discord.py {discord.__version__}"
         )
-        await interaction.response.send_message(text, ephemeral=True)
+        await reply(interaction, text)
 
 
 async def setup(bot: BalintBot) -> None:

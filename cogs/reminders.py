@@ -26,7 +26,7 @@ from bot.reminders.rules import ReminderKind, reminder_nonce
 from bot.sessions import service as session_service
 from bot.sessions import store as session_store
 from bot.sessions.recurrence import format_when
-from cogs._common.messages import NO_PINGS, guarded, minutes, plain, presenter_label
+from cogs._common.messages import NO_PINGS, guarded, minutes, plain, post, presenter_label
 from cogs._common.notify import deliver, retire_reminder_messages, tell, tell_leaders
 
 
@@ -156,7 +156,8 @@ class Reminders(commands.Cog):
             session.id
         ]
         channel = self.bot.get_partial_messageable(group.channel_id, guild_id=group.guild_id)
-        message = await channel.send(
+        message = await post(
+            channel,
             channel_reminder_text(group, session, attending, absent),
             view=rsvp_view(session.id),
             nonce=reminder_nonce(job.id),

@@ -22,7 +22,7 @@ from cogs._common.access import require_leader, require_member
 from cogs._common.audience import Audience
 from cogs._common.autocomplete import group_choices, session_choices
 from cogs._common.events import cancel_event, mirror_sessions
-from cogs._common.messages import NO_PINGS, minutes, plain, presenter_label, reply
+from cogs._common.messages import NO_PINGS, minutes, plain, post, presenter_label, reply
 from cogs._common.notify import best_effort, deliver, slots_changed_text, tell
 
 
@@ -136,7 +136,7 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
         await deliver(self.bot, target, cancelled.notices, "a session was cancelled")
         problem = await cancel_event(self.bot, target, cancelled.session)
         if problem:
-            await interaction.followup.send(problem, ephemeral=True)
+            await reply(interaction, problem)
 
     @app_commands.command(
         name="move", description="Move one session (leaders)", extras={"audience": Audience.LEADER}
@@ -206,7 +206,7 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
         privately to the leader (the planning itself stands)."""
         problem = await mirror_sessions(self.bot, group)
         if problem:
-            await interaction.followup.send(problem, ephemeral=True)
+            await reply(interaction, problem)
 
     async def _announce(self, group: Group, text: str) -> None:
         """A notice in the home channel (no pings: it is for whoever reads the channel)."""
@@ -214,7 +214,7 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
         if fresh is None:
             return
         channel = self.bot.get_partial_messageable(fresh.channel_id, guild_id=fresh.guild_id)
-        await channel.send(f"**{plain(fresh.name)}**: {text}", allowed_mentions=NO_PINGS)
+        await post(channel, f"**{plain(fresh.name)}**: {text}", allowed_mentions=NO_PINGS)
 
 
 async def setup(bot: BalintBot) -> None:

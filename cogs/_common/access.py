@@ -28,6 +28,8 @@ from bot.kernel.errors import Refusal
 if TYPE_CHECKING:
     from bot.app import BalintBot
 
+LISTED_GROUPS = 10  # names a "say which group" refusal lists, at most
+
 
 @dataclass(frozen=True)
 class Access:
@@ -110,9 +112,13 @@ async def _implied_group(interaction: discord.Interaction[BalintBot]) -> Group:
             f"You are not in any Balint group {where}. A group's leader can add you "
             "with `/group add`."
         )
-    # each name is quoted (escaped) on its own: {g0}, {g1}, ...
-    names = ", ".join(f"**{{g{index}}}**" for index in range(len(mine)))
-    quoted = {f"g{index}": g.name for index, g in enumerate(mine)}
+    # each name is quoted (escaped and shortened) on its own: {g0}, {g1}, ...; a server
+    # of many groups gets the first few, so the refusal stays one readable message
+    listed = mine[:LISTED_GROUPS]
+    names = ", ".join(f"**{{g{index}}}**" for index in range(len(listed)))
+    if len(mine) > len(listed):
+        names += f" and {len(mine) - len(listed)} more"
+    quoted = {f"g{index}": g.name for index, g in enumerate(listed)}
     whose = "This server has" if managing else "You are in"
     raise Refusal(f"{whose} several groups ({names}): say which with the `group` option.", **quoted)
 

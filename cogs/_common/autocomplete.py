@@ -1,16 +1,18 @@
-"""Autocomplete for the `group`, `session` and `timezone` options."""
+"""Autocomplete for the `group`, `session` and `timezone` options. Every choice is named
+by `choice_name`, which keeps names within Discord's 100 characters (Discord refuses the
+whole answer, and the user sees no choices at all, if one name is longer)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 import discord
 from discord import app_commands
 
 from bot.groups.rules import Group
 from bot.groups.store import groups_in_guild, groups_of_user
-from bot.kernel.errors import Refusal
+from bot.kernel import zones
+from bot.kernel.errors import Refusal, shorten
 from bot.rota.store import my_next_slots
 from bot.sessions.recurrence import format_local_start, suggest_zones
 from bot.sessions.store import upcoming_sessions
@@ -21,6 +23,17 @@ if TYPE_CHECKING:
 
 MAX_CHOICES = 25  # Discord's limit
 CHOICE_NAME_LIMIT = 100  # also Discord's
+
+
+def choice_name(before: str, cut: str, after: str = "") -> str:
+    """A choice's name: `before` + `cut` + `after`, at most 100 characters. Only `cut`
+    (the part that may lose its end: a server's name, a group's beside its date) is
+    shortened, an ellipsis marking it, so what tells the choices apart stays whole.
+    Should `before` and `after` alone leave no room, the whole name is shortened."""
+    room = CHOICE_NAME_LIMIT - len(before) - len(after)
+    if room < 1:
+        return shorten(before + cut + after, CHOICE_NAME_LIMIT)
+    return before + shorten(cut, room) + after
 
 
 async def group_choices(
@@ -43,11 +56,11 @@ async def group_choices(
 def group_label(interaction: discord.Interaction[BalintBot], group: Group) -> str:
     """A group's name; in a DM, with its server's, since groups of several servers can
     be offered there and two may share a name."""
-    if interaction.guild_id is not None:
-        return group.name[:100]
-    server = interaction.client.get_guild(group.guild_id)
-    suffix = f" ({server.name})" if server is not None else ""
-    return group.name[: 100 - len(suffix)] + suffix
+    in_dm = interaction.guild_id is None
+    server = interaction.client.get_guild(group.guild_id) if in_dm else None
+    if server is None:
+        return choice_name("", group.name)
+    return choice_name(f"{group.name} (", server.name, ")")
 
 
 async def session_choices(
@@ -62,13 +75,13 @@ async def session_choices(
         return []
     if not (await access_to(interaction, group)).can_read:
         return []
-    zone = ZoneInfo(group.timezone)
+    zone = zones.zone(group.timezone)
     now = interaction.client.clock.now()
     choices = []
     for session in await upcoming_sessions(interaction.client.database, group.id, now):
-        label = f"{format_local_start(session.starts_at, zone)} ({group.timezone})"
+        label = choice_name(f"{format_local_start(session.starts_at, zone)} (", group.timezone, ")")
         if current.strip() in label:
-            choices.append(app_commands.Choice(name=label[:100], value=session.id))
+            choices.append(app_commands.Choice(name=label, value=session.id))
     return choices[:MAX_CHOICES]
 
 
@@ -87,10 +100,9 @@ async def my_slot_choices(
     wanted = current.casefold().strip()
     choices = []
     for slot in slots:
-        when = format_local_start(slot.starts_at, ZoneInfo(slot.timezone))
+        when = format_local_start(slot.starts_at, zones.zone(slot.timezone))
         # a long group name is shortened rather than the date: the date is the choice
-        suffix = f" — {when} ({slot.timezone})"
-        label = slot.group_name[: CHOICE_NAME_LIMIT - len(suffix)] + suffix
+        label = choice_name("", slot.group_name, f" — {when} ({slot.timezone})")
         if wanted in label.casefold():
             choices.append(app_commands.Choice(name=label, value=slot.session_id))
     return choices[:MAX_CHOICES]
@@ -99,4 +111,7 @@ async def my_slot_choices(
 async def timezone_choices(
     interaction: discord.Interaction[BalintBot], current: str
 ) -> list[app_commands.Choice[str]]:
-    return [app_commands.Choice(name=name, value=name) for name in suggest_zones(current)]
+    return [
+        app_commands.Choice(name=choice_name("", name), value=name)
+        for name in suggest_zones(current)
+    ]

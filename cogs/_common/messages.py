@@ -1,11 +1,17 @@
 """What the bot says and how it says it: answers to interactions (private by default,
-never pinging, split to Discord's limits), user text made safe to show, the phrases
-several commands share, and the one way every command, button and form answers an
-error."""
+never pinging, split to Discord's limits), messages it sends on its own (DMs, channel
+notices; split the same way), user text made safe to show, the phrases several commands
+share, and the one way every command, button and form answers an error.
+
+Every text the bot sends goes through `chunk_sections`: `reply` and `send_ephemeral` for
+answers, `post` for everything else (`cogs._common.notify` builds DMs and notices on it).
+"""
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import timedelta
@@ -21,6 +27,7 @@ from bot.kernel.logs import log_failure
 log = logging.getLogger(__name__)
 
 MESSAGE_LIMIT = 2000
+NONCE_LIMIT = 25  # Discord's limit on a message nonce
 
 
 def chunk_sections(sections: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
@@ -147,11 +154,59 @@ async def reply(
 
 
 async def send_ephemeral(interaction: discord.Interaction[Any], message: str) -> None:
-    """Answer privately, whether or not the interaction was answered already."""
-    if interaction.response.is_done():
-        await interaction.followup.send(message, ephemeral=True, allowed_mentions=NO_PINGS)
-    else:
-        await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NO_PINGS)
+    """Answer privately, whether or not the interaction was answered already (split
+    like any answer)."""
+    await reply(interaction, message)
+
+
+def part_nonce(nonce: str, index: int) -> str:
+    """The nonce of part `index` of a message sent in parts (`post`).
+
+    The first part keeps `nonce`, so a message that fits one part is sent exactly as
+    before. A later part gets `nonce` with ".index" added: no nonce the bot makes has a
+    "." (reminder nonces are letters, digits, "-" and "_"), so a part's nonce never equals
+    another message's. Where that would pass Discord's 25 characters, a hash of both takes
+    the nonce's place. The same nonce and index always give the same part nonce, so a
+    re-run of a send collapses part by part.
+    """
+    if index < 0:
+        raise ValueError(f"part indexes are never negative: {index}")
+    if index == 0:
+        return nonce
+    suffix = f".{index}"
+    if len(nonce) + len(suffix) <= NONCE_LIMIT:
+        return nonce + suffix
+    digest = hashlib.blake2b(f"{nonce}{suffix}".encode(), digest_size=12).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii") + suffix  # 16 characters + suffix
+
+
+async def post(
+    channel: discord.abc.Messageable,
+    text: str,
+    *,
+    allowed_mentions: discord.AllowedMentions,
+    view: discord.ui.View | None = None,
+    nonce: str | None = None,
+) -> discord.Message:
+    """Send `text` on the bot's own initiative (a DM, a notice in a channel) in as many
+    messages as Discord's 2,000-character limit needs, split by `chunk_sections` (between
+    lines, never inside a timestamp or a mention). A view goes on the last message only;
+    with a `nonce`, each part has its own (`part_nonce`). Returns the last message (the
+    one with the view)."""
+    parts = chunk_sections([text])
+    if not parts:
+        raise ValueError("a message needs something to show")
+    last = len(parts) - 1
+    sent: discord.Message | None = None
+    for index, content in enumerate(parts):
+        extra: dict[str, Any] = {}
+        if view is not None and index == last:
+            extra["view"] = view
+        if nonce is not None:
+            extra["nonce"] = part_nonce(nonce, index)
+        sent = await channel.send(content, allowed_mentions=allowed_mentions, **extra)
+    assert sent is not None
+    return sent
 
 
 def refusal_text(refusal: Refusal) -> str:
@@ -160,16 +215,30 @@ def refusal_text(refusal: Refusal) -> str:
     return refusal.render(plain)
 
 
+def refusal_of(error: Exception) -> Refusal | None:
+    """The refusal an error amounts to, if any. A bad option value is one too:
+    discord.py's own text for it quotes the value raw ("Failed to convert …"), so it is
+    quoted like any refusal's user text instead (escaped and shortened, in one place)."""
+    original = getattr(error, "original", error)
+    if isinstance(original, Refusal):
+        return original
+    if isinstance(error, app_commands.TransformerError):
+        return Refusal(
+            f"I could not use **{{value}}** as a {error.type.name} here.", value=str(error.value)
+        )
+    return None
+
+
 async def answer_error(interaction: discord.Interaction[Any], error: Exception, what: str) -> None:
     """A `Refusal` (or a bad option) is shown as it is; anything else is logged without
     its message (it may quote confidential input) and the user gets a generic answer."""
-    original = getattr(error, "original", error)
-    if isinstance(original, Refusal):
-        message = refusal_text(original)
-    elif isinstance(error, app_commands.CheckFailure | app_commands.TransformerError):
+    refusal = refusal_of(error)
+    if refusal is not None:
+        message = refusal_text(refusal)
+    elif isinstance(error, app_commands.CheckFailure):
         message = str(error)
     else:
-        log_failure(log, what, original)
+        log_failure(log, what, getattr(error, "original", error))
         message = GENERIC_FAILURE
     try:
         await send_ephemeral(interaction, message)

@@ -1,6 +1,8 @@
 """Telling people things: by DM, with a content-free mention in the home channel when
 Discord refuses the DM (the member closed DMs from server members); and delivering the
-notices a service's transaction left (slots that moved, reminders to retire)."""
+notices a service's transaction left (slots that moved, reminders to retire). Every
+message goes out through `messages.post`, so a long one (a slot-change notice listing a
+year of slots) arrives in several, none cut inside a timestamp or a mention."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from bot.rota.rules import SlotChange
 from bot.rota.service import SlotsChanged, slot_changes_in
 from bot.sessions.recurrence import format_when
 from bot.sessions.store import get_session
-from cogs._common.messages import plain
+from cogs._common.messages import plain, post
 
 if TYPE_CHECKING:
     from bot.app import BalintBot
@@ -40,14 +42,25 @@ def only(user_id: int) -> discord.AllowedMentions:
     return discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(user_id)])
 
 
-async def send_dm(bot: BalintBot, user_id: int, text: str, **extra: Any) -> None:
+async def send_dm(
+    bot: BalintBot,
+    user_id: int,
+    text: str,
+    *,
+    view: discord.ui.View | None = None,
+    nonce: str | None = None,
+) -> None:
     """A DM through the bot's pacer: opening the DM channel and sending both wait their
     turn, so a burst (a term's rota, a notice to every leader) stays under Discord's
-    anti-spam limits. Raises discord.Forbidden (50007) when the user's DMs are closed."""
+    anti-spam limits. A text too long for one message goes in several (`post`), in one
+    turn, so its parts arrive together and in order. Raises discord.Forbidden (50007)
+    when the user's DMs are closed."""
 
     async def open_and_send() -> None:
         channel = await bot.create_dm(discord.Object(user_id))
-        await channel.send(text, allowed_mentions=discord.AllowedMentions.none(), **extra)
+        await post(
+            channel, text, allowed_mentions=discord.AllowedMentions.none(), view=view, nonce=nonce
+        )
 
     await bot.dm_pacer.run(open_and_send)
 
@@ -67,23 +80,20 @@ async def tell(
     private. Returns True if the DM went through. With a `nonce`, a repeat of the same
     message (a job re-run after a crash) is collapsed by Discord."""
     try:
-        await send_dm(bot, user_id, text, **_optional(view=view, nonce=nonce))
+        await send_dm(bot, user_id, text, view=view, nonce=nonce)
         return True
     except discord.Forbidden as error:
         if error.code != CANNOT_SEND_TO_USER:
             raise
     home = bot.get_partial_messageable(group.channel_id, guild_id=group.guild_id)
-    await home.send(
+    await post(
+        home,
         fallback_text(user_id, hint),
         allowed_mentions=only(user_id),
-        **_optional(view=fallback_view, nonce=nonce),
+        view=fallback_view,
+        nonce=nonce,
     )
     return False
-
-
-def _optional(**values: Any) -> dict[str, Any]:
-    """discord.py wants optional send() arguments left out rather than passed as None."""
-    return {name: value for name, value in values.items() if value is not None}
 
 
 async def best_effort(what: str, notice: Awaitable[Any]) -> bool:
@@ -130,20 +140,19 @@ async def tell_leaders(
 async def _tell_leader(
     bot: BalintBot, group: Group, user_id: int, text: str, nonce: str | None
 ) -> None:
-    extra = _optional(nonce=nonce)
     try:
-        await send_dm(bot, user_id, text, **extra)
+        await send_dm(bot, user_id, text, nonce=nonce)
         return
     except discord.Forbidden as error:
         if error.code != CANNOT_SEND_TO_USER:
             raise
     if group.leaders_channel_id is not None:
         leaders = bot.get_partial_messageable(group.leaders_channel_id, guild_id=group.guild_id)
-        await leaders.send(f"<@{user_id}>: {text}", allowed_mentions=only(user_id), **extra)
+        await post(leaders, f"<@{user_id}>: {text}", allowed_mentions=only(user_id), nonce=nonce)
         return
     home = bot.get_partial_messageable(group.channel_id, guild_id=group.guild_id)
     hint = "until then, a leaders' channel (`/group settings leaders_channel`) can receive them."
-    await home.send(fallback_text(user_id, hint), allowed_mentions=only(user_id), **extra)
+    await post(home, fallback_text(user_id, hint), allowed_mentions=only(user_id), nonce=nonce)
 
 
 async def tell_slot_changes(

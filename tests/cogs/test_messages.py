@@ -1,17 +1,32 @@
-"""Splitting what the bot says into Discord messages without breaking its markup."""
+"""Splitting what the bot says into Discord messages without breaking its markup (answers
+and messages it sends on its own), refusals quoting user text short, and autocomplete
+choice names within Discord's limit."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import discord
 import pytest
+from discord import app_commands
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.kernel.errors import Refusal
+from bot.reminders.rules import reminder_nonce
 from bot.sessions.recurrence import format_when
-from cogs._common.messages import MESSAGE_LIMIT, chunk_sections, refusal_text
+from cogs._common.autocomplete import CHOICE_NAME_LIMIT, choice_name
+from cogs._common.messages import (
+    MESSAGE_LIMIT,
+    NONCE_LIMIT,
+    chunk_sections,
+    part_nonce,
+    post,
+    refusal_of,
+    refusal_text,
+)
 
 # Discord markup that shows as raw text when cut in two: timestamps and mentions.
 MARKUP = re.compile(r"<t:-?\d+(:[tTdDfFR])?>|<@!?\d+>")
@@ -151,3 +166,130 @@ def test_a_refusal_shows_quoted_user_text_escaped_and_short() -> None:
     shown = refusal_text(Refusal("I don't know a group called **{name}** here.", name=typed))
     assert shown.startswith("I don't know a group called **@\u200beveryone \\*\\*Tue\\*\\*")
     assert len(shown) < 200
+
+
+# -- sending on the bot's own initiative: `post` and its nonces ------------------------------------
+
+
+class Channel:
+    """Records what `post` sends, as a Discord channel would receive it."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    async def send(self, content: str, **extra: Any) -> dict[str, Any]:
+        message = {"content": content, **extra}
+        self.sent.append(message)
+        return message
+
+
+def slot_notice(count: int) -> str:
+    """A slot-change DM listing `count` slots (the one that used to pass 2,000 characters)."""
+    first = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
+    lines = ["Your presenting slots in **Tuesday** changed (new sessions were planned):"]
+    lines += [
+        f"- You now present on {format_when(first + timedelta(weeks=week))}"
+        for week in range(count)
+    ]
+    return "\n".join([*lines, "See `/rota me` for all your slots."])
+
+
+async def test_a_long_message_goes_in_parts_with_the_view_on_the_last() -> None:
+    channel = Channel()
+    text = slot_notice(80)
+    assert len(text) > 2 * MESSAGE_LIMIT
+    view, mentions = object(), discord.AllowedMentions.none()
+
+    last = await post(channel, text, allowed_mentions=mentions, view=view, nonce="r-abc")
+
+    assert len(channel.sent) == 3
+    assert last is channel.sent[-1]
+    assert [part["content"] for part in channel.sent] == chunk_sections([text])
+    assert "\n".join(part["content"] for part in channel.sent) == text
+    for part in channel.sent:
+        assert 0 < len(part["content"]) <= MESSAGE_LIMIT
+        assert broken_markup(part["content"]) == ""
+        assert part["allowed_mentions"] is mentions
+    assert [("view" in part) for part in channel.sent] == [False, False, True]
+    assert channel.sent[-1]["view"] is view
+    assert [part["nonce"] for part in channel.sent] == ["r-abc", "r-abc.1", "r-abc.2"]
+
+
+async def test_a_message_that_fits_is_sent_as_it_is() -> None:
+    channel = Channel()
+    mentions = discord.AllowedMentions.none()
+    await post(channel, slot_notice(3), allowed_mentions=mentions, nonce="r12")
+    assert channel.sent == [
+        {"content": slot_notice(3), "allowed_mentions": mentions, "nonce": "r12"}
+    ]
+    await post(channel, "hello", allowed_mentions=mentions)
+    assert channel.sent[-1] == {"content": "hello", "allowed_mentions": mentions}
+
+
+async def test_nothing_to_post_is_an_error_not_an_empty_message() -> None:
+    with pytest.raises(ValueError, match="something to show"):
+        await post(Channel(), "  \n", allowed_mentions=discord.AllowedMentions.none())
+
+
+@given(st.integers(min_value=0, max_value=2**63 - 1), st.integers(min_value=1, max_value=2**63 - 1))
+def test_part_nonces_of_reminder_nonces_fit_and_never_collide(job_id: int, recipient: int) -> None:
+    for nonce in (reminder_nonce(job_id), reminder_nonce(job_id, recipient_id=recipient)):
+        parts = [part_nonce(nonce, index) for index in range(150)]
+        assert parts[0] == nonce
+        assert all(len(part) <= NONCE_LIMIT for part in parts), parts
+        assert len(set(parts)) == len(parts)
+        # no part nonce is another job's own nonce (those never have a ".")
+        assert all("." in part for part in parts[1:])
+        assert parts == [part_nonce(nonce, index) for index in range(150)]  # deterministic
+
+
+def test_a_part_index_is_never_negative() -> None:
+    with pytest.raises(ValueError, match="never negative"):
+        part_nonce("r1", -1)
+
+
+# -- refusals: a bad option value is quoted like any user text -------------------------------------
+
+
+def test_a_bad_option_value_is_quoted_escaped_and_short() -> None:
+    """discord.py's own "Failed to convert …" quotes the value raw."""
+    typed = "@everyone **bold** " + "y" * 2500
+    transformer = app_commands.transformers.MemberTransformer()
+    error = app_commands.TransformerError(typed, discord.AppCommandOptionType.user, transformer)
+    assert typed in str(error)  # discord.py's own text
+    refusal = refusal_of(error)
+    assert refusal is not None
+    shown = refusal_text(refusal)
+    assert shown.startswith("I could not use **@\u200beveryone \\*\\*bold\\*\\*")
+    assert shown.endswith("…** as a user here.")
+    assert len(shown) < 200
+    assert refusal_of(ValueError("not a refusal")) is None
+
+
+# -- autocomplete: choice names within Discord's 100 characters ------------------------------------
+
+
+def test_a_choice_name_cuts_only_its_cuttable_part() -> None:
+    assert choice_name("", "Tuesday") == "Tuesday"
+    assert choice_name("Tuesday (", "Clinic", ")") == "Tuesday (Clinic)"
+    server = "S" * 100
+    name = choice_name("Tuesday (", server, ")")
+    assert len(name) == CHOICE_NAME_LIMIT
+    assert name == "Tuesday (" + "S" * 89 + "…)"
+    dated = choice_name("", "G" * 50, " — 2026-12-01 19:00 (America/Argentina/Buenos_Aires)")
+    assert len(dated) == CHOICE_NAME_LIMIT
+    assert dated.endswith("G… — 2026-12-01 19:00 (America/Argentina/Buenos_Aires)")
+
+
+@given(st.text(max_size=120), st.text(max_size=160), st.text(max_size=120))
+def test_a_choice_name_always_fits(before: str, cut: str, after: str) -> None:
+    name = choice_name(before, cut, after)
+    assert len(name) <= CHOICE_NAME_LIMIT
+    whole = before + cut + after
+    if len(whole) <= CHOICE_NAME_LIMIT:
+        assert name == whole
+    elif len(before) + len(after) < CHOICE_NAME_LIMIT:
+        assert name.startswith(before)
+        assert name.endswith("…" + after)
+    if whole:
+        assert name
