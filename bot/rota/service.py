@@ -24,14 +24,12 @@ from bot.rota.rules import (
     Absence,
     Presentation,
     Repair,
-    RotaSession,
     Slot,
     SlotChange,
     repair_presenters,
     replan_presenters,
     slot_changes,
 )
-from bot.rota.rules import next_candidate as rota_next_candidate
 from bot.sessions import service as session_service
 from bot.sessions import store as session_store
 from bot.sessions.recurrence import parse_local_date
@@ -70,11 +68,9 @@ def slot_changes_in(notices: list[object], group_id: int) -> dict[int, SlotChang
 @dataclass(frozen=True)
 class RotaInputs:
     members: list[int]
-    sessions: list[RotaSession]
     history: list[Presentation]
     absences: list[Absence]
     declines: dict[int, set[int]]
-    current: dict[int, int | None]
     slots: list[Slot]
     reminded: set[int]  # sessions whose presenter has had the presenter reminder
 
@@ -93,14 +89,9 @@ async def rota_inputs(database: Reader, group: Group, now: datetime) -> RotaInpu
     ]
     return RotaInputs(
         members=members,
-        sessions=[
-            RotaSession(s.id, s.starts_at, s.presenter_id if s.presenter_locked else None)
-            for s in upcoming
-        ],
         history=[Presentation(s.presenter_id, s.starts_at) for s in past if s.presenter_id],
         absences=absences,
         declines=await session_store.declines(database, group.id),
-        current={s.id: s.presenter_id for s in upcoming},
         slots=[Slot(s.id, s.starts_at, s.presenter_id, s.presenter_locked) for s in upcoming],
         reminded={
             s.id
@@ -396,23 +387,3 @@ async def answer_swap(
     # The request's new state is committed; then the member hears why nothing else was.
     assert refusal is not None
     raise refusal
-
-
-async def next_candidate(
-    database: Reader, group: Group, session_id: int, now: datetime
-) -> int | None:
-    """Who the rota would ask to stand in at a session if its presenter cannot come."""
-    inputs = await rota_inputs(database, group, now)
-    session = next((s for s in inputs.sessions if s.id == session_id), None)
-    if session is None:
-        return None
-    return rota_next_candidate(
-        session,
-        members=inputs.members,
-        sessions=inputs.sessions,
-        assignments=inputs.current,
-        history=inputs.history,
-        absences=inputs.absences,
-        declines=inputs.declines,
-        term_start=group.term_start,
-    )
