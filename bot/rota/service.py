@@ -41,10 +41,19 @@ MAX_ABSENCE_YEARS = 5
 
 @dataclass(frozen=True)
 class SlotsChanged:
-    """Notice: members whose presenting slots in the group changed, and how."""
+    """Notice: the sessions of the group whose presenter changed, each as (before, after),
+    None for nobody (after is None for a session that was cancelled)."""
 
     group_id: int
-    changes: Mapping[int, SlotChange]
+    handovers: Mapping[int, tuple[int | None, int | None]]
+
+    @property
+    def changes(self) -> dict[int, SlotChange]:
+        """Per member, the slots gained and lost."""
+        return slot_changes(
+            {session: old for session, (old, _) in self.handovers.items()},
+            {session: new for session, (_, new) in self.handovers.items()},
+        )
 
 
 @dataclass(frozen=True)
@@ -126,9 +135,13 @@ class RotaReconciler:
         }
         # `before` has the slots as they were before the change: a cancelled session's
         # presenter, or a removed member, counts as having lost their slots.
-        changes = slot_changes(before, after)
-        if changes:
-            tx.notify(SlotsChanged(group_id, changes))
+        handovers = {
+            session: (before.get(session), after.get(session))
+            for session in before.keys() | after.keys()
+            if before.get(session) != after.get(session)
+        }
+        if handovers:
+            tx.notify(SlotsChanged(group_id, handovers))
 
 
 async def apply_rule(

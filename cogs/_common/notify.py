@@ -17,7 +17,7 @@ from bot.groups.store import roster
 from bot.kernel.logs import log_failure
 from bot.reminders.jobs import RemindersToRetire
 from bot.rota.rules import SlotChange
-from bot.rota.service import SlotsChanged, slot_changes_in
+from bot.rota.service import SlotsChanged
 from bot.sessions.recurrence import format_when
 from bot.sessions.store import get_session
 from cogs._common.messages import plain, post
@@ -217,12 +217,12 @@ def retired_note(group: Group, notice: RemindersToRetire) -> str:
 async def slots_changed_text(bot: BalintBot, group: Group, notices: list[object]) -> str:
     """For the reply to a leader's change: exactly which slots changed hands (nothing
     when none did)."""
-    handed: dict[int, list[int | None]] = {}
-    for member, change in slot_changes_in(notices, group.id).items():
-        for session_id in change.lost:
-            handed.setdefault(session_id, [None, None])[0] = member
-        for session_id in change.gained:
-            handed.setdefault(session_id, [None, None])[1] = member
+    handed = {
+        session_id: handover
+        for notice in notices
+        if isinstance(notice, SlotsChanged) and notice.group_id == group.id
+        for session_id, handover in notice.handovers.items()
+    }
     if not handed:
         return ""
     lines = []
@@ -231,6 +231,6 @@ async def slots_changed_text(bot: BalintBot, group: Group, notices: list[object]
         if session is None:
             continue
         before = "nobody" if old is None else f"<@{old}>"
-        after = "nobody" if new is None or session.cancelled else f"<@{new}>"
+        after = "nobody" if new is None else f"<@{new}>"
         lines.append((session.starts_at, f"- {format_when(session.starts_at)}: {before} → {after}"))
     return "Slots changed:\n" + "\n".join(line for _, line in sorted(lines))
