@@ -394,16 +394,13 @@ def replan_presenters(
     reminder has gone out), which stay while their presenter can still present."""
     candidates = frozenset(members)
     ordered = sorted(slots, key=lambda slot: (slot.starts_at, slot.id))
-    availability = _Availability(absences, declines)
-    fixed: dict[int, int] = {}
-    for slot in ordered:
-        if slot.presenter is None or slot.presenter not in candidates:
-            continue
-        if slot.presenter in availability.declined(slot.id):
-            continue
-        session = RotaSession(slot.id, slot.starts_at)
-        if slot.locked or (slot.id in keep and availability.can_present(slot.presenter, session)):
-            fixed[slot.id] = slot.presenter
+    staying, _ = _staying_and_vacated(ordered, candidates, _Availability(absences, declines))
+    # of the slots whose presenter can still have them, the fixed and the reminded stay
+    fixed = {
+        slot.id: staying[slot.id]
+        for slot in ordered
+        if slot.id in staying and (slot.locked or slot.id in keep)
+    }
     plan = assign_presenters(
         members=candidates,
         sessions=[RotaSession(s.id, s.starts_at, fixed.get(s.id)) for s in ordered],
