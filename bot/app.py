@@ -18,6 +18,7 @@ from bot.kernel.clock import Clock, SystemClock
 from bot.kernel.config import Settings
 from bot.kernel.crypto import Cipher, verify_key
 from bot.kernel.db import Database
+from bot.kernel.logs import withhold_discord_payloads
 from bot.kernel.pacing import Pacer
 from bot.kernel.scheduler import JobScheduler
 from cogs._common.messages import answer_error
@@ -56,7 +57,14 @@ def invite_url(application_id: int) -> str:
 
 
 # One extension per capability's Discord side; `cogs._common` is shared code, not one.
-EXTENSIONS = ("cogs.groups", "cogs.meta", "cogs.reminders", "cogs.rota", "cogs.sessions")
+EXTENSIONS = (
+    "cogs.cases",
+    "cogs.groups",
+    "cogs.meta",
+    "cogs.reminders",
+    "cogs.rota",
+    "cogs.sessions",
+)
 
 
 class BalintTree(app_commands.CommandTree["BalintBot"]):
@@ -97,6 +105,9 @@ class BalintBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             **options,
         )
+        # Whatever level logging is set to, discord.py's DEBUG records never carry what
+        # members wrote (a DM's case note, a leader's `/case view` answer).
+        withhold_discord_payloads()
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.cipher = Cipher(settings.encryption_key)

@@ -4,13 +4,14 @@ attendance, privacy). Listed here, explicitly, rather than discovered.
 
 The database runs the reconcilers in this order inside every transaction that watches a
 group (`bot.kernel.db.Transaction.watch`): the rota first, since reminders name the
-presenter the rota chose.
+presenter the rota chose; the cases last, since they follow the sessions and the roster.
 """
 
 from __future__ import annotations
 
+from bot.cases.jobs import CaseReconciler
 from bot.kernel.db import Reconciler
 from bot.reminders.jobs import ReminderReconciler
 from bot.rota.service import RotaReconciler
 
-RECONCILERS: tuple[Reconciler, ...] = (RotaReconciler(), ReminderReconciler())
+RECONCILERS: tuple[Reconciler, ...] = (RotaReconciler(), ReminderReconciler(), CaseReconciler())

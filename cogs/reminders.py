@@ -232,8 +232,9 @@ class Reminders(commands.Cog):
             if await has_submitted_or_flagged(self.bot.database, session.id, session.presenter_id):
                 return
             text = (
-                f"**{plain(group.name)}**: <@{session.presenter_id}>, presenting on {when}, has "
-                "neither submitted nor flagged a case yet."
+                f"**{plain(group.name)}**: <@{session.presenter_id}> presents on {when} and has "
+                "neither sent a case note nor flagged a case. Will they have a case to bring? "
+                "You may want to ask them."
             )
         database = self.bot.database
 

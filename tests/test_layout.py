@@ -41,6 +41,9 @@ PURE_MODULES = {
     "bot.kernel.zones",
     "bot.kernel.clock",
     "bot.kernel.errors",
+    "bot.cases.rules",
+    "bot.cases.identifiers",
+    "bot.cases.drafts",
 }
 
 

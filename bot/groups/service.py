@@ -136,9 +136,10 @@ async def change_settings(
     database: Database, group: Group, changes: Mapping[str, object], actor_id: int, now: datetime
 ) -> SettingsChange:
     """Apply `changes` (columns of `SETTING_COLUMNS`). New reminder offsets re-plan the
-    reminders and a new term start re-plans the rota, in the same transaction."""
+    reminders, a new term start re-plans the rota and a new case retention re-times the
+    purge of held notes, in the same transaction."""
     async with database.transaction() as tx:
-        if changes.keys() & (REMINDER_SETTINGS | {"term_start"}):
+        if changes.keys() & (REMINDER_SETTINGS | {"term_start", "case_retention_h"}):
             await tx.watch(group.id, now)
         await group_store.update_settings(tx, group.id, dict(changes))
         await audit.record_change(
@@ -165,6 +166,7 @@ async def delete_group(database: Database, group: Group, actor_id: int, now: dat
     """The group and all its data; the deletion itself stays on record for the server."""
     async with database.transaction() as tx:
         await group_store.delete_group(tx, group.id)
+        tx.erase_from_disk()  # its case notes go with it, from the disk too
         await audit.record(
             tx,
             guild_id=group.guild_id,
@@ -179,4 +181,5 @@ async def delete_group(database: Database, group: Group, actor_id: int, now: dat
 async def forget_server(database: Database, guild_id: int) -> int:
     """Everything about a server the bot is no longer in; returns how many groups went."""
     async with database.transaction() as tx:
+        tx.erase_from_disk()  # the groups' case notes go with them, from the disk too
         return await group_store.delete_guild_data(tx, guild_id)

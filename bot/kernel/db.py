@@ -109,6 +109,7 @@ class Transaction:
         self.connection = connection
         self.notices: list[object] = []
         self.jobs_changed = False
+        self.erases_confidential = False
         self._reconcilers = reconcilers
         self._watched: dict[int, _Watch] = {}
 
@@ -137,6 +138,13 @@ class Transaction:
         for reconciler in self._reconcilers:
             watch.before.append(await reconciler.snapshot(self, group_id, now))
         self._watched[group_id] = watch
+
+    def erase_from_disk(self) -> None:
+        """This transaction deletes confidential data (a case note, a reflection): once it
+        has committed, the write-ahead log is checkpointed into the database file and
+        truncated, so the deleted bytes (zeroed in the file by `secure_delete`) are in
+        neither file. Deleted means gone from the disk, not only from the tables."""
+        self.erases_confidential = True
 
     def notify(self, notice: object) -> None:
         """Something to tell people once the transaction has committed."""
@@ -178,6 +186,12 @@ class Database:
                 raise DatabaseError(f"the database {path} cannot use WAL mode (got {mode})")
             await connection.execute("PRAGMA foreign_keys = ON")
             await connection.execute("PRAGMA synchronous = NORMAL")
+            # Deleted rows are overwritten with zeros, not merely unlinked: a purged case
+            # note must not stay readable in free pages (see `Transaction.erase_from_disk`).
+            await connection.execute("PRAGMA secure_delete = ON")
+            # An erasure interrupted between its commit and its checkpoint (a crash) is
+            # finished here: the log's old pages do not outlive a restart.
+            await connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.DatabaseError as error:
             await connection.close()
             raise DatabaseError(f"the database {path} is unreadable: {error}") from None
@@ -211,12 +225,25 @@ class Database:
                 await self._control("COMMIT")
             finally:
                 self._owner = None
+        if tx.erases_confidential:
+            await self.checkpoint()
         if tx.jobs_changed:
             for listener in self._job_listeners:
                 try:
                     listener()
                 except Exception as error:
                     log_failure(log, "a job listener", error)
+
+    async def checkpoint(self) -> bool:
+        """Copy the write-ahead log into the database file and truncate it to nothing.
+        Returns False when another connection's reader kept part of the log (the next
+        erasure, or the next start, checkpoints it); that is logged."""
+        async with self._lock:
+            row = await self._connection.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy = next(iter(row))[0] if row else 0
+        if busy:
+            log.warning("the write-ahead log could not be truncated yet (a reader holds it)")
+        return not busy
 
     async def _control(self, statement: str) -> None:
         """Run BEGIN/COMMIT/ROLLBACK to completion even if the caller is cancelled.

@@ -1,9 +1,10 @@
 """Logging that keeps confidential text out of the log: exceptions by type and place only,
-secrets (the bot token) redacted from every record."""
+secrets (the bot token) redacted from every record, discord.py's payloads withheld."""
 
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 
 
@@ -34,3 +35,56 @@ class RedactSecrets(logging.Filter):
                 message = message.replace(secret, "[redacted]")
             record.msg, record.args = message, None
         return True
+
+
+# Arguments a withheld record keeps: numbers (shard ids, statuses, counts) and HTTP verbs.
+_KEPT_WORDS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+_CONVERSION = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?([a-zA-Z%])")
+
+
+def _kept(value: object) -> bool:
+    if isinstance(value, bool | int | float) or value is None:
+        return True
+    return isinstance(value, str) and value in _KEPT_WORDS
+
+
+class WithholdPayloads(logging.Filter):
+    """Keeps what members wrote out of discord.py's DEBUG records.
+
+    At DEBUG, discord.py logs whole payloads: every gateway event (a DM's text, a form's
+    answers) and every request and response body (a leader's `/case view` answer). On its
+    loggers, a DEBUG record keeps its wording and its numbers; every other argument (and
+    any exception attached) is replaced by "[withheld]". Records at INFO and above are
+    left alone: discord.py puts no message content in those."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.INFO:
+            return True
+        args = record.args if isinstance(record.args, tuple) else (record.args,)
+        if record.args is None:
+            args = ()
+        values = iter(args)
+
+        def conversion(match: re.Match[str]) -> str:
+            if match[1] == "%":
+                return "%"
+            value = next(values, None)
+            return str(value) if _kept(value) else "[withheld]"
+
+        record.msg = _CONVERSION.sub(conversion, str(record.msg))
+        record.args = None
+        if record.exc_info is not None and record.exc_info[0] is not None:
+            record.msg += f" ({record.exc_info[0].__name__}, details withheld)"
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
+
+
+def withhold_discord_payloads() -> None:
+    """Put `WithholdPayloads` on every discord.py logger (they exist once discord is
+    imported; a logger's filters apply to the records it emits itself, so each needs its
+    own). Safe to call more than once."""
+    names = [name for name in logging.Logger.manager.loggerDict if name.split(".")[0] == "discord"]
+    for name in ["discord", *names]:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, WithholdPayloads) for f in logger.filters):
+            logger.addFilter(WithholdPayloads())

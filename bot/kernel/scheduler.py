@@ -153,6 +153,12 @@ class JobScheduler:
             return cursor.rowcount
 
     @staticmethod
+    async def queue(tx: Transaction, job: JobSpec) -> None:
+        """Inside the caller's transaction, queue one job (or update the pending one with
+        its key): it runs only if the transaction commits."""
+        await _upsert(tx, job)
+
+    @staticmethod
     async def write_pending(
         tx: Transaction, *, group_id: int, kinds: Collection[str], jobs: Sequence[JobSpec]
     ) -> None:

@@ -100,7 +100,7 @@ async def test_leaders_are_told_when_no_case_came_in(scene: Scene) -> None:
     presenter = await presenter_of(scene, session_id)
     await advance_to(scene, CHANNEL_DUE)
     dm = await scene.double.wait_for_message(
-        scene.leader, lambda m: "neither submitted nor flagged" in (m.content or "")
+        scene.leader, lambda m: "neither sent a case note nor flagged a case" in (m.content or "")
     )
     assert "Tuesday group" in (dm.content or "")
     assert f"<@{presenter.id}>" in (dm.content or "")
@@ -110,16 +110,11 @@ async def test_leaders_are_told_when_no_case_came_in(scene: Scene) -> None:
 async def test_leaders_are_not_told_when_the_presenter_flagged_a_case(scene: Scene) -> None:
     session_id = await plan_one_session(scene)
     presenter = await presenter_of(scene, session_id)
-    async with scene.running.database.transaction() as tx:
-        await tx.execute(
-            "INSERT INTO cases (session_id, member_id, kind, created_at) VALUES (?, ?, 'flag', 0)",
-            (session_id, presenter.id),
-        )
+    flagged = await scene.slash("case flag", presenter)
+    assert "Flagged" in reply_text(flagged), reply_text(flagged)
     await advance_to(scene, CHANNEL_DUE)
     assert len(reminders_in(scene)) == 1  # the channel reminder went out
-    assert not [
-        m for m in scene.double.dms(scene.leader) if "neither submitted" in (m.content or "")
-    ]
+    assert not [m for m in scene.double.dms(scene.leader) if "neither sent" in (m.content or "")]
 
 
 async def test_rsvp_updates_the_reminder_and_the_session_list(scene: Scene) -> None:
@@ -354,7 +349,7 @@ async def test_two_bot_processes_on_one_database_send_once(scene: Scene) -> None
         await asyncio.wait_for(second.scheduler.wait_idle(), 5)
     assert len(reminders_in(scene)) == 1
     leader_notes = [
-        m for m in scene.double.dms(scene.leader) if "neither submitted" in (m.content or "")
+        m for m in scene.double.dms(scene.leader) if "neither sent" in (m.content or "")
     ]
     assert len(leader_notes) == 1
 
@@ -426,7 +421,7 @@ async def test_a_burst_of_200_dms_is_paced_and_none_is_dropped(scene: Scene) -> 
     delivered = [
         user
         for user in leaders
-        if any("neither submitted" in (m.content or "") for m in scene.double.dms(user))
+        if any("neither sent" in (m.content or "") for m in scene.double.dms(user))
     ]
     assert len(delivered) == 200
     assert len(send_times) == 200
@@ -616,7 +611,7 @@ async def test_a_leader_discord_failed_to_reach_is_retried_alone(
 
     async def flaky(call: Call) -> Reply:
         content = str((call.body or {}).get("content", ""))
-        if "neither submitted nor flagged" in content and not failed:
+        if "neither sent a case note nor flagged a case" in content and not failed:
             failed.append(call.params["channel_id"])
             return Reply(503, {"message": "Service Unavailable", "code": 0})
         return await send(call)
@@ -624,7 +619,7 @@ async def test_a_leader_discord_failed_to_reach_is_retried_alone(
     monkeypatch.setitem(scene.double.rest.routes, SEND_MESSAGE, flaky)
     await advance_to(scene, CHANNEL_DUE)
     assert failed
-    notice = "neither submitted nor flagged"
+    notice = "neither sent a case note nor flagged a case"
     counts = {
         u.id: sum(notice in (m.content or "") for m in scene.double.dms(u))
         for u in (scene.leader, co_leader)

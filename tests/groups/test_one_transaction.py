@@ -1,5 +1,6 @@
-"""One user action, one transaction: when the rota's re-planning (or the reminders')
-fails inside an action, nothing of the action is written, whichever action it is."""
+"""One user action, one transaction: when the rota's re-planning (or the reminders', or the
+cases' purge planning) fails inside an action, nothing of the action is written, whichever
+action it is."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from typing import Any
 import pytest
 
 from bot.capabilities import RECONCILERS
+from bot.cases import service as case_service
+from bot.cases.jobs import CaseReconciler
 from bot.groups import service as group_service
 from bot.groups.rules import Group, Role
 from bot.groups.store import get_group
+from bot.kernel.crypto import Cipher
 from bot.kernel.db import Database
 from bot.reminders.jobs import ReminderReconciler
 from bot.rota import service as rota_service
@@ -23,6 +27,7 @@ from bot.sessions.store import upcoming_sessions
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 LEADER, ALICE, BOB, CAROL, DAVE = 10, 11, 12, 13, 14
+CIPHER = Cipher(bytes(range(32)))
 
 
 @pytest.fixture
@@ -34,7 +39,8 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 async def planned_group(database: Database) -> Group:
-    """A group with three members and four weekly sessions, its rota and reminders made."""
+    """A group with three members and four weekly sessions, its rota and reminders made,
+    and a case flagged for the first session."""
     group = await group_service.create_group(
         database,
         guild_id=1,
@@ -59,6 +65,7 @@ async def planned_group(database: Database) -> Group:
     )
     fresh = await get_group(database, group.id)
     assert fresh is not None
+    await case_service.flag_case(database, fresh, ALICE, NOW)  # something to withdraw
     return fresh
 
 
@@ -109,6 +116,11 @@ ACTIONS: dict[str, Action] = {
         db, g, ALICE, "2026-11-30", "2026-12-10", NOW
     ),
     "rota generate": lambda db, g, s: rota_service.regenerate_rota(db, g, NOW, actor_id=LEADER),
+    "case note": lambda db, g, s: case_service.send_note(
+        db, CIPHER, group_id=g.id, session_id=s[0], member_id=BOB, text="A note", now=NOW
+    ),
+    "case flag": lambda db, g, s: case_service.flag_case(db, g, CAROL, NOW),
+    "case withdraw": lambda db, g, s: case_service.withdraw_case(db, g, ALICE, NOW),
 }
 
 
@@ -116,13 +128,13 @@ class PlanningFailed(Exception):
     pass
 
 
-@pytest.mark.parametrize("reconciler", [RotaReconciler, ReminderReconciler])
+@pytest.mark.parametrize("reconciler", [RotaReconciler, ReminderReconciler, CaseReconciler])
 @pytest.mark.parametrize("action", sorted(ACTIONS))
 async def test_a_failing_follow_up_leaves_nothing_of_the_action(
     database: Database,
     monkeypatch: pytest.MonkeyPatch,
     action: str,
-    reconciler: type[RotaReconciler] | type[ReminderReconciler],
+    reconciler: type[RotaReconciler] | type[ReminderReconciler] | type[CaseReconciler],
 ) -> None:
     group = await planned_group(database)
     sessions = [s.id for s in await upcoming_sessions(database, group.id, NOW)]

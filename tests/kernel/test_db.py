@@ -136,3 +136,50 @@ async def test_other_tasks_do_not_see_uncommitted_rows(tmp_path: Path) -> None:
         assert await reader == 0
     finally:
         await database.close()
+
+
+def files_of(path: Path) -> bytes:
+    return b"".join(
+        Path(f"{path}{suffix}").read_bytes()
+        for suffix in ("", "-wal", "-shm")
+        if Path(f"{path}{suffix}").exists()
+    )
+
+
+@pytest.mark.parametrize("erase", [True, False], ids=["erased", "only-deleted"])
+async def test_an_erasure_leaves_nothing_on_the_disk(tmp_path: Path, erase: bool) -> None:
+    """Deleting inside a transaction that erases leaves the bytes in neither the file nor
+    its log; without `erase_from_disk` they are still there (so the check can fail)."""
+    path = tmp_path / "x.db"
+    # long enough to span overflow pages: both ends are looked for
+    secret = b"SECRET-HEAD-" + bytes(range(48, 122)) * 90 + b"-SECRET-TAIL"
+    marks = (secret[:12], secret[-12:])
+    database = await Database.open(path)
+    try:
+        async with database.transaction() as tx:
+            await tx.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, blob BLOB)")
+            await tx.execute("INSERT INTO t (blob) VALUES (?)", (secret,))
+            await tx.execute("INSERT INTO t (blob) VALUES (?)", (b"other row",))
+        await database.checkpoint()
+        async with database.transaction() as tx:
+            await tx.execute("INSERT INTO t (blob) VALUES (?)", (b"kept in the log",))
+        assert all(mark in files_of(path) for mark in marks)
+        async with database.transaction() as tx:
+            await tx.execute("DELETE FROM t WHERE blob = ?", (secret,))
+            if erase:
+                tx.erase_from_disk()
+        on_disk = files_of(path)
+        assert any(mark in on_disk for mark in marks) is not erase
+        if erase:
+            assert len(Path(f"{path}-wal").read_bytes()) == 0  # noqa: ASYNC240
+        assert await database.scalar("SELECT count(*) FROM t") == 2
+    finally:
+        await database.close()
+
+
+async def test_secure_delete_is_on(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "x.db")
+    try:
+        assert await database.scalar("PRAGMA secure_delete") == 1
+    finally:
+        await database.close()
