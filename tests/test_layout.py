@@ -44,6 +44,7 @@ PURE_MODULES = {
     "bot.cases.rules",
     "bot.cases.identifiers",
     "bot.cases.drafts",
+    "bot.kernel.drafts",
 }
 
 

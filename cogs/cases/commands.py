@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot.app import BalintBot
 from bot.cases import service as case_service
-from bot.cases.drafts import DraftBook
+from bot.cases.drafts import case_drafts
 from bot.cases.jobs import purge_session
 from bot.groups.store import get_group
 from bot.kernel.errors import Refusal
@@ -42,7 +42,7 @@ class Cases(
 ):
     def __init__(self, bot: BalintBot) -> None:
         self.bot = bot
-        self.drafts = DraftBook()
+        self.drafts = case_drafts()
         super().__init__()
 
     # -- commands ------------------------------------------------------------------

@@ -11,15 +11,17 @@ log line or an error.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.cases import service as case_service
-from bot.cases.drafts import Draft, DraftBook
+from bot.cases.drafts import CaseDraft, Draft
 from bot.cases.identifiers import Finding, find_identifiers
 from bot.cases.rules import DRAFT_LIFETIME, NOTE_LIMIT, checked_note
 from bot.groups.store import get_group, groups_of_user
+from bot.kernel.drafts import DraftBook
 from bot.kernel.errors import Refusal, shorten
 from bot.sessions.recurrence import format_when
 from cogs._common.messages import MESSAGE_LIMIT, NO_PINGS, answer_error, guarded, plain, post, reply
@@ -47,7 +49,7 @@ DM_CAVEAT = (
 COG_NAME = "Cases"
 
 
-def drafts_of(bot: BalintBot) -> DraftBook:
+def drafts_of(bot: BalintBot) -> DraftBook[Draft]:
     """The drafts waiting for their authors: held by the cases cog, in memory only."""
     book = getattr(bot.get_cog(COG_NAME), "drafts", None)
     if not isinstance(book, DraftBook):
@@ -69,7 +71,7 @@ def findings_section(text: str, findings: list[Finding], listed: int = LISTED_FI
     return "\n".join(lines)
 
 
-def preview_text(where: case_service.Destination, draft: Draft, findings: list[Finding]) -> str:
+def preview_text(where: case_service.Destination, draft: CaseDraft, findings: list[Finding]) -> str:
     group, session = where.group, where.session
     readers = ", ".join(f"<@{leader}>" for leader in where.leaders) or "the group's leaders"
     retention = group.case_retention_h
@@ -84,27 +86,27 @@ def preview_text(where: case_service.Destination, draft: Draft, findings: list[F
     if where.replaces:
         sections.append("It **replaces** what you sent for that session before.")
     findings_at = len(sections)
-    sections.append(findings_section(draft.text, findings))
+    sections.append(findings_section(draft.item.text, findings))
     change = (
         "To change the text, press **Edit**."
-        if draft.via_form
+        if draft.item.via_form
         else "To change the text, send me a new message."
     )
     sections.append(f"{change} Press **Confirm** within {DRAFT_MINUTES} minutes to send it.")
-    if not draft.via_form:
+    if not draft.item.via_form:
         sections.append(DM_CAVEAT)
     listed = LISTED_FINDINGS
     # The preview is edited in place (another group chosen), so it must fit one message.
     while len("\n\n".join(sections)) > MESSAGE_LIMIT and listed > 0:
         listed -= 1
-        sections[findings_at] = findings_section(draft.text, findings, listed)
+        sections[findings_at] = findings_section(draft.item.text, findings, listed)
     return "\n\n".join(sections)
 
 
-def draft_view(draft: Draft, *, several_groups: bool) -> discord.ui.View:
+def draft_view(draft: CaseDraft, *, several_groups: bool) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(DraftButton(draft.token, "confirm"))
-    if draft.via_form:
+    if draft.item.via_form:
         view.add_item(DraftButton(draft.token, "edit"))
     if several_groups:
         view.add_item(DraftButton(draft.token, "group"))
@@ -113,12 +115,12 @@ def draft_view(draft: Draft, *, several_groups: bool) -> discord.ui.View:
 
 
 async def preview(
-    bot: BalintBot, draft: Draft, where: case_service.Destination
+    bot: BalintBot, draft: CaseDraft, where: case_service.Destination
 ) -> tuple[str, discord.ui.View]:
     """The preview of `draft` and its buttons."""
     others = await case_service.destinations(bot.database, draft.author_id, bot.clock.now())
     several = any(d.group.id != where.group.id for d in others)
-    findings = find_identifiers(draft.text)
+    findings = find_identifiers(draft.item.text)
     return preview_text(where, draft, findings), draft_view(draft, several_groups=several)
 
 
@@ -128,7 +130,7 @@ async def start_draft(
     """Check the note (a refusal if it is empty or too long) and keep it as a draft."""
     note = checked_note(text)
     draft = drafts_of(bot).put(
-        author_id, where.group.id, where.session.id, note, bot.clock.now(), via_form=via_form
+        author_id, Draft(where.group.id, where.session.id, note, via_form), bot.clock.now()
     )
     return await preview(bot, draft, where)
 
@@ -172,28 +174,30 @@ class DraftButton(
             return
         if self.action == "cancel":
             book.discard(draft.token)
-            closing = "" if draft.via_form else f"\n\n{DM_CAVEAT}"
+            closing = "" if draft.item.via_form else f"\n\n{DM_CAVEAT}"
             await interaction.response.edit_message(
                 content=f"Cancelled: nothing was sent or kept.{closing}", view=None
             )
         elif self.action == "edit":
-            await interaction.response.send_modal(CaseNoteForm(draft.group_id, draft.text))
+            await interaction.response.send_modal(
+                CaseNoteForm(draft.item.group_id, draft.item.text)
+            )
         elif self.action == "group":
             await interaction.response.edit_message(view=await group_choice_view(bot, draft))
         else:
             await confirm(bot, interaction, draft)
 
 
-async def confirm(bot: BalintBot, interaction: discord.Interaction[Any], draft: Draft) -> None:
+async def confirm(bot: BalintBot, interaction: discord.Interaction[Any], draft: CaseDraft) -> None:
     now = bot.clock.now()
     drafts_of(bot).discard(draft.token)
     sent = await case_service.send_note(
         bot.database,
         bot.cipher,
-        group_id=draft.group_id,
-        session_id=draft.session_id,
+        group_id=draft.item.group_id,
+        session_id=draft.item.session_id,
         member_id=draft.author_id,
-        text=draft.text,
+        text=draft.item.text,
         now=now,
     )
     where = sent.destination
@@ -202,7 +206,7 @@ async def confirm(bot: BalintBot, interaction: discord.Interaction[Any], draft: 
         f"{format_when(where.session.starts_at)}. It is kept encrypted and deleted "
         f"{format_when(where.deleted_at)}. `/case withdraw` deletes it sooner."
     )
-    if not draft.via_form:
+    if not draft.item.via_form:
         done += f"\n\n{DM_CAVEAT}"
     await interaction.response.edit_message(content=done, view=None)
     await tell_leaders_about(bot, sent, draft.author_id, "sent a case note")
@@ -223,10 +227,10 @@ async def tell_leaders_about(
     await best_effort("a case notice", tell_leaders(bot, where.group, text))
 
 
-async def group_choice_view(bot: BalintBot, draft: Draft) -> discord.ui.View:
+async def group_choice_view(bot: BalintBot, draft: CaseDraft) -> discord.ui.View:
     options = await case_service.destinations(bot.database, draft.author_id, bot.clock.now())
     view = discord.ui.View(timeout=None)
-    view.add_item(GroupSelect(draft.token, options[:LISTED_GROUPS], draft.group_id))
+    view.add_item(GroupSelect(draft.token, options[:LISTED_GROUPS], draft.item.group_id))
     view.add_item(DraftButton(draft.token, "cancel"))
     return view
 
@@ -283,7 +287,9 @@ class GroupSelect(
         if group is None:
             raise Refusal("I can't find that group; pick one from the list.")
         where = await case_service.destination(bot.database, group, draft.author_id, now)
-        draft = book.retarget(draft, group.id, where.session.id)
+        draft = book.update(
+            draft, replace(draft.item, group_id=group.id, session_id=where.session.id)
+        )
         text, view = await preview(bot, draft, where)
         await interaction.response.edit_message(content=text, view=view)
 
