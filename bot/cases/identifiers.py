@@ -155,12 +155,12 @@ _MORE_NAME = re.compile(rf"[ \t]+(?P<word>{_NAME_WORD})(?![{_UPPER}{_LOWER}\d])"
 _NOT_NAMES = frozenset(
     """
     Men Who Appointment Appointments Practitioner Practitioners Specialist Specialists
-    Led Prescriber Consultant Team Ward Office Surgery Clinic Note Notes Letter Letters
+    Led Prescriber Consultant Team Office Surgery Clinic Note Notes Letter Letters
     Review Referral Visit Visits Round Rounds Appt Appts Dept Dev Christmas Google Right
     Motivator Whippy
     On In At To Of For With From By And Or But So Then Than That This These Those There
     The A An He She They It We You I His Her Their Its Our Your Him Them Is Was Were Are
-    Has Had Have Said Says Told Asked Thought Felt Came Went Saw Seen When While After
+    Has Had Have Told Asked Thought Felt Came Went Saw Seen When While After
     Before Since Because If Not No Yes Also Again Today Tomorrow Yesterday Tonight
     Monday Tuesday Wednesday Thursday Friday Saturday Sunday NHS GP GPs ENT ICU ITU MDT
     CCU HDU AMU SHO SPR ECG EEG MRI CT COPD CKD IHD TIA CVA UTI
@@ -221,21 +221,24 @@ _ISO_DATE = re.compile(
     r"(?!(?!T\d)[\w/-])(?!\.\d)"
 )
 _DAY_MONTH_YEAR = re.compile(
-    rf"(?i)\b(?P<day>\d{{1,2}}){_ORDINAL}(?:\s+of)?[\s-]+(?P<month>{_MONTH})\.?,?[\s-]+"
+    rf"(?i)(?=\d)\b(?P<day>\d{{1,2}}){_ORDINAL}(?:\s+of)?[\s-]+(?P<month>{_MONTH})\.?,?[\s-]+"
     r"(?P<year>\d{4}|'?\d\d)(?!\w)"
 )
 _MONTH_DAY_YEAR = re.compile(
-    rf"(?i)\b(?P<month>{_MONTH})\.?\s+(?P<day>\d{{1,2}}){_ORDINAL},?\s+(?P<year>\d{{4}})(?!\w)"
+    rf"(?i)(?=[adfjmnos])\b(?P<month>{_MONTH})\.?\s+(?P<day>\d{{1,2}}){_ORDINAL},?\s+"
+    r"(?P<year>\d{4})(?!\w)"
 )
 # A day and month without a year is still a date of an encounter; capitals are required
 # so "may" the verb stays out.
 _DAY_MONTH = re.compile(
-    rf"\b(?P<day>\d{{1,2}}){_ORDINAL}(?:\s+of)?\s+(?P<month>{_MONTH})\b(?!\.?\s*'?\d)"
+    rf"(?=\d)\b(?P<day>\d{{1,2}}){_ORDINAL}(?:\s+of)?\s+(?P<month>{_MONTH})\b(?!\.?\s*'?\d)"
 )
-_MONTH_DAY = re.compile(rf"\b(?P<month>{_MONTH})\.?\s+(?P<day>\d{{1,2}}){_ORDINAL}(?![\w:.,]?\d)")
+_MONTH_DAY = re.compile(
+    rf"(?=[ADFJMNOS])\b(?P<month>{_MONTH})\.?\s+(?P<day>\d{{1,2}}){_ORDINAL}(?![\w:.,]?\d)"
+)
 # After "DOB" or "born", a partial date (month and year) is a birth date too.
 _BIRTH_PARTIAL = re.compile(
-    rf"(?i)\b(?:DOB|D\.O\.B\.?|date\s+of\s+birth|birth\s*date|born(?:\s+on|\s+in)?)"
+    rf"(?i)(?=[bd])\b(?:DOB|D\.O\.B\.?|date\s+of\s+birth|birth\s*date|born(?:\s+on|\s+in)?)"
     rf"\s*[:\-]?\s*(?P<value>\d{{1,2}}[/.-](?:\d{{4}}|\d\d)(?![\w/.-]?\d)|\d{{8}}(?!\d)"
     rf"|{_MONTH}\.?,?\s+\d{{4}}(?!\d))"
 )
@@ -290,22 +293,24 @@ _AGGREGATE = r"(?!\s*(?:\+|or\s+(?:over|above|older|more)|and\s+(?:over|above|ol
 _NOT_YEARS = r"(?!\s*(?:days?|weeks?|wks?|months?|hours?|hrs?|minutes?|mins?|[dwmh])\b)"
 _AGE_PATTERNS = (
     re.compile(
-        rf"(?i)\b(?:aged|age|at\s+the\s+age\s+of)\s*[:=]?\s*{_AGE_NUMBER}\b{_AGGREGATE}{_NOT_YEARS}"
+        rf"(?i)(?=a)\b(?:aged|age|at\s+the\s+age\s+of)\s*[:=]?\s*{_AGE_NUMBER}"
+        rf"\b{_AGGREGATE}{_NOT_YEARS}"
     ),
-    re.compile(rf"(?i)\b{_AGE_NUMBER}[\s-]*(?:years?|yrs?|y)[\s-]*(?:old|of\s+age)\b"),
-    re.compile(rf"(?i)\b{_AGE_NUMBER}\s*(?:yo|y/o|y\.o\.?)(?!\w)"),
-    re.compile(rf"(?i)\b(?:turned|turns|turning)\s+{_AGE_NUMBER}\b{_NOT_YEARS}"),
-    re.compile(r"(?i)\b(?P<age>\d{2,3})(?:st|nd|rd|th)\s+birthday\b"),
+    re.compile(rf"(?i)(?=[\dano])\b{_AGE_NUMBER}[\s-]*(?:years?|yrs?|y)[\s-]*(?:old|of\s+age)\b"),
+    re.compile(rf"(?i)(?=[\dano])\b{_AGE_NUMBER}\s*(?:yo|y/o|y\.o\.?)(?!\w)"),
+    re.compile(rf"(?i)(?=t)\b(?:turned|turns|turning)\s+{_AGE_NUMBER}\b{_NOT_YEARS}"),
+    re.compile(r"(?i)(?=\d)\b(?P<age>\d{2,3})(?:st|nd|rd|th)\s+birthday\b"),
     # "She is 96": after a pronoun, unless a unit follows ("he is 92 kg", "she is 95%").
     re.compile(
-        rf"(?i)\b(?:she|he|they)(?:'s|\s+is|\s+was|\s+are|\s+were)\s+(?:now\s+)?{_AGE_NUMBER}"
-        rf"\b{_NOT_YEARS}(?!\s*(?:%|per\s*cent|kgs?|lbs?|st\b|stone|cm|mm|mg|ml|bpm|mmhg"
-        r"|mcg|micrograms?|mmol|units?|iu\b|ng\b|g\b|l\b|points?|on\b|out\s+of|/|[.,]\d))"
+        rf"(?i)(?=[hst])\b(?:she|he|they)(?:'s|\s+is|\s+was|\s+are|\s+were)\s+(?:now\s+)?"
+        rf"{_AGE_NUMBER}\b{_NOT_YEARS}(?!\s*(?:%|per\s*cent|kgs?|lbs?|st\b|stone|cm|mm|mg|ml"
+        r"|bpm|mmhg|mcg|micrograms?|mmol|units?|iu\b|ng\b|g\b|l\b|points?|on\b|out\s+of|/|[.,]\d))"
     ),
 )
 _AGE_WORDS = re.compile(
-    r"(?i)\bin\s+(?:his|her|their)\s+(?:(?:early|mid|late)[\s-]+)?(?:nineties|90'?s|hundreds)\b"
-    r"|\b(?:super)?centenarians?\b|\bnonagenarians?\b"
+    r"(?i)(?=[cins])(?:\bin\s+(?:his|her|their)\s+(?:(?:early|mid|late)[\s-]+)?"
+    r"(?:nineties|90'?s|hundreds)\b"
+    r"|\b(?:super)?centenarians?\b|\bnonagenarians?\b)"
 )
 _UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 _UNITS |= {"six": 6, "seven": 7, "eight": 8, "nine": 9}
@@ -330,7 +335,6 @@ def _ages(text: str) -> Iterator[Finding]:
 
 # --- phone and fax numbers ---------------------------------------------------------
 
-_PHONE_REGIONS = ("GB", "US")
 # phonenumbers' matcher is by far the slowest detector, so it reads only the stretches
 # with seven digits or more (with a leading "+" or "(" and a trailing extension), not
 # the whole note.
@@ -339,8 +343,6 @@ _PHONE_WORD = re.compile(
     r"(?i)\b(?:tel|telephone|phone|ph|mob|mobile|cell|fax|call|ring|text|contact|landline"
     r"|number|no)\b[\s.:#()]*(?:on\s+)?$"
 )
-
-
 _EXTENSION = re.compile(r"(?i)\s*(?:x|ext\.?|extension)\s*\d+\s*$")
 _SENTENCE_BREAK = re.compile(r"[.,;:]\s")
 # A country code or the international prefix before it: "+44", "0044", "001", "011", "1".
@@ -359,38 +361,45 @@ def _is_phone_shaped(body: str) -> bool:
     groups = [group for group in groups if group != "0"]  # the "(0)" of "+44 (0)20"
     longest = max(map(len, groups), default=0)
     # Ten digits run together are the whole number: "0060397454 20/20" is two things.
-    return len(groups) <= 4 and 4 <= longest and (longest < 10 or len(groups) == 1)
+    return len(groups) <= 4 and longest >= 4 and (longest < 10 or len(groups) == 1)
 
 
-def _phone_length(text: str, start: int, match: PhoneNumberMatch) -> int:
-    """How much of the match is a phone number: all of it, the number without its
-    extension, or nothing (0)."""
+def _is_valid_phone(number: phonenumbers.PhoneNumber) -> bool:
+    # Checked against the main region of its country code only: phonenumbers' own
+    # is_valid_number tries every region sharing +1, which is most of the check's time.
+    region = phonenumbers.region_code_for_country_code(number.country_code or 0)
+    return phonenumbers.is_valid_number_for_region(number, region)
+
+
+def _phone_reading(text: str, start: int, match: PhoneNumberMatch) -> tuple[int, bool]:
+    """How much of the match is a phone number (all of it, the number without its
+    extension, or nothing: 0), and whether it is valid."""
     body = _EXTENSION.sub("", match.raw_string)
     if not _is_phone_shaped(body):
-        return 0
-    if phonenumbers.is_valid_number(match.number):
-        return len(match.raw_string)
+        return 0, False
+    if _is_valid_phone(match.number):
+        return len(match.raw_string), True
     # Fictional ranges (Ofcom's drama numbers, unassigned US area codes) are not valid
     # yet look the same in a note: ten digits or more, or seven after a word like "tel",
     # count too, though not what reads as their extension ("... Extension 4321 for
     # the ward" may be the next sentence).
     digits = sum(char.isdigit() for char in body)
     if digits >= 10:
-        return len(body)
+        return len(body), False
     near = _PHONE_WORD.search(text, max(0, start - 24), start)
-    return len(body) if digits >= 7 and near is not None else 0
+    return (len(body) if digits >= 7 and near is not None else 0), False
 
 
 def _phones_in(text: str, low: int, high: int, region: str) -> tuple[list[Finding], bool]:
     """The phone numbers in text[low:high] read in `region`, and whether any is valid."""
-    found, valid = [], False
+    found, any_valid = [], False
     for match in PhoneNumberMatcher(text[low:high], region, leniency=Leniency.POSSIBLE):
         start = low + match.start
-        length = _phone_length(text, start, match)
+        length, valid = _phone_reading(text, start, match)
         if length:
             found.append(Finding(IdentifierClass.PHONE, start, start + length))
-            valid = valid or phonenumbers.is_valid_number(match.number)
-    return found, valid
+            any_valid = any_valid or valid
+    return found, any_valid
 
 
 def _phone_windows(text: str) -> Iterator[tuple[int, int]]:
@@ -410,14 +419,18 @@ def _phone_windows(text: str) -> Iterator[tuple[int, int]]:
         yield window
 
 
+# International numbers ("+1 ...") are read in any region, and American numbers never
+# start with a trunk 0 ("0161 ...").
+_NOT_AMERICAN = re.compile(r"\+|(?<!\d)\(?0[1-9]")
+
+
 def _phones(text: str) -> Iterator[Finding]:
     for low, high in _phone_windows(text):
-        # A stretch with a valid number for one region need not be read in the other.
-        for region in _PHONE_REGIONS:
-            found, valid = _phones_in(text, low, high, region)
-            yield from found
-            if valid:
-                break
+        found, valid = _phones_in(text, low, high, "GB")
+        yield from found
+        # A stretch with a valid British number need not be read as American.
+        if not valid and not _NOT_AMERICAN.search(text, low, low + 5):
+            yield from _phones_in(text, low, high, "US")[0]
 
 
 # --- email and web addresses -------------------------------------------------------
@@ -430,12 +443,13 @@ _TLDS = (
     "|app|dev|health|care|clinic|online|site|scot|wales|london|nyc|ly|be|gl|tv"
 )
 _URL_PATTERNS = (
-    re.compile(r"(?i)\b(?:https?|ftp)://[^\s<>\"']+"),
+    re.compile(r"(?i)(?=[fh])\b(?:https?|ftp)://[^\s<>\"']+"),
     re.compile(r"(?i)(?<![\w.@/-])www\.[^\s<>\"']+"),
     # A bare domain ("example.co.uk/path") needs a known ending, so "e.g." and
     # "S. aureus" stay out.
     re.compile(
-        rf"(?i)(?<![\w.@/-])(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+(?:{_TLDS})"
+        rf"(?i)(?=[a-z0-9-]+\.[a-z])(?<![\w.@/-])(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+"
+        rf"(?:{_TLDS})"
         r"(?![\w-])(?:/[^\s<>\"']*)?"
     ),
 )
@@ -480,7 +494,8 @@ _STATE_NAMES = (
 # Five digits alone are too common in clinical text (counts, doses); a ZIP is one only
 # after a state or the word ZIP.
 _US_ZIP = re.compile(
-    rf"(?:\b(?:{_STATE_CODES})\.?,?\s+|\b(?:{_STATE_NAMES}),?\s+|(?i:\bzip(?:\s*code)?)\s*[:#]?\s*)"
+    rf"(?=[A-WZz])(?:\b(?:{_STATE_CODES})\.?,?\s+|\b(?:{_STATE_NAMES}),?\s+"
+    r"|(?i:\bzip(?:\s*code)?)\s*[:#]?\s*)"
     r"(?P<zip>\d{5}(?:-\d{4})?)(?![\d-])"
 )
 _FIVE_DIGITS = re.compile(r"(?<!\d)\d{5}(?!\d)")
@@ -510,11 +525,11 @@ _ADDRESS_PATTERNS = (
         rf"{_STREET_WORDS}(?:{_STREET_TYPES})\b(?:\.?\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?"
         rf"(?:\.?,?\s+{_UNIT}\b)?"
     ),
-    re.compile(rf"\b{_UNIT}\b{_NOT_TIME}"),
-    re.compile(r"(?i)\bP\.?\s?O\.?\s*Box\s+\d{1,6}\b"),
+    re.compile(rf"(?=[AFSU])\b{_UNIT}\b{_NOT_TIME}"),
+    re.compile(r"(?i)(?=p)\bP\.?\s?O\.?\s*Box\s+\d{1,6}\b"),
     # Without a number, a street is an address where the note says someone lives there.
     re.compile(
-        rf"(?i:\b(?:lives|living|lived|resides|residing|moved|address(?:\s+is)?))"
+        rf"(?=[LlRrMmAa])(?i:\b(?:lives|living|lived|resides|residing|moved|address(?:\s+is)?))"
         rf"(?:\s+(?:on|in|at|to))?\s+(?P<street>{_STREET_WORDS}(?:{_STREET_TYPES})\b)"
     ),
 )
@@ -589,8 +604,8 @@ _RECORD_ID = r"""
     | [A-Z0-9](?:[A-Z0-9/-]*[A-Z0-9])?)(?![\w-])
 """
 _LABELLED_RECORD = re.compile(
-    rf"(?ix)\b(?:{_RECORD_LABEL})(?![a-z])\s*[:#.=-]?\s*(?:(?:no\.?|number|id)\s*)?[:#]?\s*"
-    + _RECORD_ID
+    rf"(?ix)(?=[abcdhimnprsu])\b(?:{_RECORD_LABEL})(?![a-z])"
+    r"\s*[:\#.=-]?\s*(?:(?:no\.?|number|id)\s*)?[:\#]?\s*" + _RECORD_ID
 )
 _RECORD_SHAPES = (
     # National Insurance: two prefix letters (not D, F, I, Q, U, V; O not second; not

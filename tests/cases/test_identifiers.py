@@ -51,6 +51,7 @@ FOUND = [
     ("I saw Mr O'Brien's wife.", K.NAME, "Mr O'Brien"),
     ("Sister Bernadette was on.", K.NAME, "Sister Bernadette"),
     ("Mrs Zoë Nuñez was tearful.", K.NAME, "Mrs Zoë Nuñez"),
+    ("Mr Ward came in.", K.NAME, "Mr Ward"),  # a surname that is also a clinical word
     # dates
     ("DOB 12/03/1961.", K.DATE, "12/03/1961"),
     ("seen 12.03.61 in clinic", K.DATE, "12.03.61"),
