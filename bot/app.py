@@ -18,7 +18,7 @@ from bot.kernel.clock import Clock, SystemClock
 from bot.kernel.config import Settings
 from bot.kernel.crypto import Cipher, verify_key
 from bot.kernel.db import Database
-from bot.kernel.logs import withhold_discord_payloads
+from bot.kernel.logs import withhold_library_payloads
 from bot.kernel.pacing import Pacer
 from bot.kernel.scheduler import JobScheduler
 from cogs._common.messages import answer_error
@@ -61,6 +61,7 @@ EXTENSIONS = (
     "cogs.cases",
     "cogs.groups",
     "cogs.meta",
+    "cogs.reflections",
     "cogs.reminders",
     "cogs.rota",
     "cogs.sessions",
@@ -83,6 +84,8 @@ HANDLER_TASK_NAMES = (
     "discord-ui-modal-dispatch",
     "discord.py: on_guild_remove",
     "discord.py: on_ready",
+    "discord.py: on_message",
+    "discord.py: on_interaction",
 )
 SHUTDOWN_GRACE_SECONDS = 10.0
 
@@ -105,9 +108,9 @@ class BalintBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             **options,
         )
-        # Whatever level logging is set to, discord.py's DEBUG records never carry what
-        # members wrote (a DM's case note, a leader's `/case view` answer).
-        withhold_discord_payloads()
+        # Whatever level logging is set to, the libraries' DEBUG records never carry what
+        # members wrote (a DM's case note, a leader's `/case view` answer) or who wrote it.
+        withhold_library_payloads()
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.cipher = Cipher(settings.encryption_key)

@@ -45,6 +45,7 @@ PURE_MODULES = {
     "bot.cases.identifiers",
     "bot.cases.drafts",
     "bot.kernel.drafts",
+    "bot.reflections.rules",
 }
 
 

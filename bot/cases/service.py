@@ -69,7 +69,7 @@ async def _destination(
     database: Reader, group: Group, member_id: int, now: datetime
 ) -> Destination:
     if await group_store.role_of(database, group.id, member_id) is None:
-        raise Refusal("Only members of **{group}** can send its leaders a case.", group=group.name)
+        raise Refusal("Only members of **{group}** can send or flag a case.", group=group.name)
     upcoming = await session_store.upcoming_sessions(database, group.id, now, limit=1)
     if not upcoming:
         raise Refusal(
@@ -173,19 +173,28 @@ async def flag_case(database: Database, group: Group, member_id: int, now: datet
 async def withdraw_case(
     database: Database, group: Group, member_id: int, now: datetime
 ) -> CaseSent:
-    """Delete the member's note or flag for the next session (erased from the disk)."""
+    """Delete what the member holds in the group: their note or flag for the next session,
+    and for any other session it is still held for (a session moved past another keeps
+    its note), erased from the disk."""
     async with database.transaction() as tx:
         await tx.watch(group.id, now)
-        where = await _destination(tx, group, member_id, now)
-        held = await case_store.case_of(tx, where.session.id, member_id)
-        if held is None:
+        if await group_store.role_of(tx, group.id, member_id) is None:
+            raise Refusal("Only members of **{group}** can send or flag a case.", group=group.name)
+        held = await case_store.cases_of_member(tx, group.id, member_id)
+        if not held:
             raise Refusal(
-                "You have sent nothing for the next session, so there is nothing to withdraw."
+                "You have no case note or flag held in **{group}**, so there is nothing "
+                "to withdraw.",
+                group=group.name,
             )
-        await case_store.delete_case(tx, where.session.id, member_id)
-        if not held.is_flag:
+        for case in held:
+            await case_store.delete_case(tx, case.session_id, member_id)
+        if any(not case.is_flag for case in held):
             tx.erase_from_disk()
-    return CaseSent(where, is_flag=held.is_flag, notices=tx.notices)
+        session = await session_store.get_session(tx, held[0].session_id)
+        assert session is not None
+        where = await _destination_for(tx, group, session, member_id, now)
+    return CaseSent(where, is_flag=all(case.is_flag for case in held), notices=tx.notices)
 
 
 async def held_cases(

@@ -101,3 +101,13 @@ async def cases_of_session(database: Reader, session_id: int) -> list[StoredCase
         "SELECT * FROM cases WHERE session_id = ? ORDER BY created_at, member_id", (session_id,)
     )
     return [_case(row) for row in rows]
+
+
+async def cases_of_member(database: Reader, group_id: int, member_id: int) -> list[StoredCase]:
+    """What the member holds in the group, soonest session first."""
+    rows = await database.fetchall(
+        "SELECT c.* FROM cases c JOIN sessions s ON s.id = c.session_id"
+        " WHERE s.group_id = ? AND c.member_id = ? ORDER BY s.starts_at, s.id",
+        (group_id, member_id),
+    )
+    return [_case(row) for row in rows]

@@ -13,10 +13,19 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 MAX_ENTRIES = 10_000  # a bound on memory, far above what any society's groups produce
+
+
+class Gone(StrEnum):
+    """Why an entry is no longer waiting, so its author hears the right thing."""
+
+    EXPIRED = "expired"  # its lifetime ran out, or the bot restarted (nothing is known)
+    REPLACED = "replaced"  # its author started a newer one
+    DONE = "done"  # it was confirmed (or cancelled) already
 
 
 @dataclass(frozen=True)
@@ -31,14 +40,15 @@ class DraftBook(Generic[T]):
     def __init__(self, lifetime: timedelta) -> None:
         self.lifetime = lifetime
         self._entries: dict[str, Waiting[T]] = {}
+        self._gone: dict[str, Gone] = {}
 
     def put(self, author_id: int, item: T, now: datetime) -> Waiting[T]:
         """Keep a new entry (replacing the author's earlier one) and return it."""
         self._forget_expired(now)
         for token in [t for t, e in self._entries.items() if e.author_id == author_id]:
-            del self._entries[token]
+            self._forget(token, Gone.REPLACED)
         while len(self._entries) >= MAX_ENTRIES:
-            del self._entries[next(iter(self._entries))]  # the oldest
+            self._forget(next(iter(self._entries)), Gone.EXPIRED)  # the oldest
         entry = Waiting(secrets.token_urlsafe(12), author_id, now, item)
         self._entries[entry.token] = entry
         return entry
@@ -49,9 +59,20 @@ class DraftBook(Generic[T]):
         if entry is None or entry.author_id != author_id:
             return None
         if now - entry.created_at >= self.lifetime:
-            del self._entries[token]
+            self._forget(token, Gone.EXPIRED)
             return None
         return entry
+
+    def take(self, token: str, author_id: int, now: datetime) -> Waiting[T] | None:
+        """The author's entry, taken out to be acted on (confirmed, cancelled): a second
+        press finds it `Gone.DONE`."""
+        entry = self.get(token, author_id, now)
+        if entry is not None:
+            self._forget(token, Gone.DONE)
+        return entry
+
+    def why_gone(self, token: str) -> Gone:
+        return self._gone.get(token, Gone.EXPIRED)
 
     def update(self, entry: Waiting[T], item: T) -> Waiting[T]:
         """The same entry (same token, same age) holding `item` instead."""
@@ -61,11 +82,18 @@ class DraftBook(Generic[T]):
         return changed
 
     def discard(self, token: str) -> None:
+        if token in self._entries:
+            self._forget(token, Gone.DONE)
+
+    def _forget(self, token: str, why: Gone) -> None:
         self._entries.pop(token, None)
+        self._gone[token] = why
+        while len(self._gone) > MAX_ENTRIES:
+            del self._gone[next(iter(self._gone))]
 
     def _forget_expired(self, now: datetime) -> None:
         for token in [t for t, e in self._entries.items() if now - e.created_at >= self.lifetime]:
-            del self._entries[token]
+            self._forget(token, Gone.EXPIRED)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -49,13 +49,15 @@ def _kept(value: object) -> bool:
 
 
 class WithholdPayloads(logging.Filter):
-    """Keeps what members wrote out of discord.py's DEBUG records.
+    """Keeps what members wrote, and who wrote it, out of the libraries' DEBUG records.
 
     At DEBUG, discord.py logs whole payloads: every gateway event (a DM's text, a form's
-    answers) and every request and response body (a leader's `/case view` answer). On its
-    loggers, a DEBUG record keeps its wording and its numbers; every other argument (and
-    any exception attached) is replaced by "[withheld]". Records at INFO and above are
-    left alone: discord.py puts no message content in those."""
+    answers) and every request and response body (a leader's `/case view` answer); and
+    aiosqlite logs every statement with its parameters (a member's id looked up next to
+    the reflection written). On their loggers, a DEBUG record keeps its wording and its
+    plain numbers; every other argument (and any exception attached) is replaced by
+    "[withheld]". Records at INFO and above are left alone: neither library puts content
+    in those."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.INFO:
@@ -79,12 +81,19 @@ class WithholdPayloads(logging.Filter):
         return True
 
 
-def withhold_discord_payloads() -> None:
-    """Put `WithholdPayloads` on every discord.py logger (they exist once discord is
-    imported; a logger's filters apply to the records it emits itself, so each needs its
-    own). Safe to call more than once."""
-    names = [name for name in logging.Logger.manager.loggerDict if name.split(".")[0] == "discord"]
-    for name in ["discord", *names]:
+WITHHELD_LIBRARIES = ("discord", "aiosqlite")
+
+
+def withhold_library_payloads() -> None:
+    """Put `WithholdPayloads` on every logger of discord.py and aiosqlite (they exist once
+    the libraries are imported; a logger's filters apply to the records it emits itself,
+    so each needs its own). Safe to call more than once."""
+    names = [
+        name
+        for name in logging.Logger.manager.loggerDict
+        if name.split(".")[0] in WITHHELD_LIBRARIES
+    ]
+    for name in [*WITHHELD_LIBRARIES, *names]:
         logger = logging.getLogger(name)
         if not any(isinstance(f, WithholdPayloads) for f in logger.filters):
             logger.addFilter(WithholdPayloads())

@@ -197,6 +197,14 @@ class JobScheduler:
                 (job.id, recipient_id),
             )
 
+    @staticmethod
+    async def forget_recipients(tx: Transaction, key: str) -> None:
+        """Drop the record of whom the job `key` reached (once it no longer matters)."""
+        await tx.execute(
+            "DELETE FROM job_recipients WHERE job_id IN (SELECT id FROM jobs WHERE key = ?)",
+            (key,),
+        )
+
     # -- lifecycle -----------------------------------------------------------------
 
     async def start(self) -> None:

@@ -19,12 +19,19 @@ from bot.kernel.scheduler import Job, JobScheduler
 from bot.reminders.rules import reminder_nonce
 from bot.sessions import store as session_store
 from bot.sessions.recurrence import format_when
-from cogs._common.access import require_leader, resolve_group
+from cogs._common.access import access_to, resolve_group
 from cogs._common.audience import Audience
 from cogs._common.autocomplete import group_choices
-from cogs._common.messages import GENERIC_FAILURE, NO_PINGS, plain, reply
+from cogs._common.forms import show_form, submitted_form_id
+from cogs._common.messages import GENERIC_FAILURE, NO_PINGS, answer_error, plain, reply
 from cogs._common.notify import deliver, tell_leaders
-from cogs.cases.drafting import COG_NAME, CaseNoteForm, answer_dm, tell_leaders_about
+from cogs.cases.drafting import (
+    COG_NAME,
+    CaseNoteForm,
+    answer_dm,
+    submit_form,
+    tell_leaders_about,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +68,7 @@ class Cases(
         where = await case_service.destination(
             self.bot.database, target, interaction.user.id, self.bot.clock.now()
         )
-        await interaction.response.send_modal(CaseNoteForm(where.group.id))
+        await show_form(interaction, CaseNoteForm(where.group.id))
 
     @app_commands.command(
         name="flag",
@@ -120,8 +127,8 @@ class Cases(
     async def view(
         self, interaction: discord.Interaction[BalintBot], group: str | None = None
     ) -> None:
-        access = await require_leader(interaction, group)
-        target = access.group
+        target = await resolve_group(interaction, group)
+        access = await access_to(interaction, target)
         # Manage Server administers groups; it does not make someone a reader of notes.
         if access.role is None or not access.role.leads:
             raise Refusal(
@@ -143,12 +150,25 @@ class Cases(
             return
         try:
             await answer_dm(self.bot, message)
+        except discord.Forbidden:
+            # The author has closed their DMs since writing: nothing was kept, nobody to tell.
+            log.warning("could not answer a DM: Discord refused the reply")
         except Exception as error:
             log_failure(log, "a DM case note", error)
             try:
                 await message.channel.send(GENERIC_FAILURE, allowed_mentions=NO_PINGS)
             except discord.HTTPException:
                 log.warning("could not tell a DM's author about a failure")
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction[BalintBot]) -> None:
+        form_id = submitted_form_id(interaction)
+        if form_id is None:
+            return
+        try:
+            await submit_form(self.bot, interaction, form_id)
+        except Exception as error:
+            await answer_error(interaction, error, "the case form")
 
     # -- the purge -----------------------------------------------------------------
 
@@ -160,10 +180,10 @@ class Cases(
         session = await session_store.get_session(self.bot.database, int(job.payload["session_id"]))
         if group is None or session is None:
             return
+        why = "was cancelled, so its" if session.cancelled else "is over: its"
         text = (
-            f"**{plain(group.name)}**: the case notes and flags for the session on "
-            f"{format_when(session.starts_at)} have been deleted, as planned; nothing of "
-            "them is kept."
+            f"**{plain(group.name)}**: the session on {format_when(session.starts_at)} {why} "
+            "case notes and flags have been deleted, from the disk too; nothing of them is kept."
         )
         database = self.bot.database
 

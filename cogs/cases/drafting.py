@@ -18,13 +18,14 @@ import discord
 
 from bot.cases import service as case_service
 from bot.cases.drafts import CaseDraft, Draft
-from bot.cases.identifiers import Finding, find_identifiers
+from bot.cases.identifiers import HINTS, Finding, IdentifierClass, find_identifiers
 from bot.cases.rules import DRAFT_LIFETIME, NOTE_LIMIT, checked_note
 from bot.groups.store import get_group, groups_of_user
-from bot.kernel.drafts import DraftBook
+from bot.kernel.drafts import DraftBook, Gone
 from bot.kernel.errors import Refusal, shorten
 from bot.sessions.recurrence import format_when
-from cogs._common.messages import MESSAGE_LIMIT, NO_PINGS, answer_error, guarded, plain, post, reply
+from cogs._common.forms import form_values, show_form
+from cogs._common.messages import MESSAGE_LIMIT, NO_PINGS, guarded, plain, post, reply
 from cogs._common.notify import best_effort, deliver, tell_leaders
 
 if TYPE_CHECKING:
@@ -39,6 +40,19 @@ EXPIRED = (
     f"This draft has expired: drafts wait {DRAFT_MINUTES} minutes, and not across a restart "
     "of the bot. Nothing was kept. Please send your note again."
 )
+MIN_DM_NOTE = 20  # characters: "Thanks!" is a reply, not a case note
+SHORT_DM = (
+    "Hello! I take case notes for your group's leaders: write the note in one message of a "
+    "few sentences (or use `/case submit` for a private form), and I will show you what "
+    "happens to it before anything is kept. To say only that you may have a case, use "
+    "`/case flag`. Nothing was kept."
+)
+REPLACED = (
+    "You sent me a newer note after this one, so this draft was replaced by it; nothing "
+    "of it was kept. Use the newest preview."
+)
+ALREADY_DONE = "Already done: this note was sent, or cancelled, a moment ago."
+NOT_A_NOTE_HINT = "If your message was not meant as a case note, press **Cancel**: nothing is kept."
 DM_CAVEAT = (
     "I cannot delete the message you sent me: please delete it yourself once you are done "
     "(hover over it, then ⋯ → Delete Message). Next time, `/case submit` opens a private "
@@ -58,24 +72,34 @@ def drafts_of(bot: BalintBot) -> DraftBook[Draft]:
 
 
 def findings_section(text: str, findings: list[Finding], listed: int = LISTED_FINDINGS) -> str:
-    """What the identifier check found, each with its class and a hint; at most `listed`
-    of them (the preview must fit one message), the rest counted."""
+    """What the identifier check found: one line per kind (so every kind shows), with up
+    to `listed` excerpts and its hint."""
     if not findings:
         return "The identifier check found nothing that looks like a patient identifier."
-    lines = ["**Please check these first**: they may identify the patient."]
-    for finding in findings[:listed]:
+    by_kind: dict[IdentifierClass, list[str]] = {}
+    for finding in findings:
         excerpt = plain(shorten(text[finding.start : finding.end], EXCERPT_LIMIT))
-        lines.append(f"- {finding.kind.value}: “{excerpt}”. {finding.hint}")
-    if len(findings) > listed:
-        lines.append(f"- and {len(findings) - listed} more like these.")
+        by_kind.setdefault(finding.kind, []).append(f"“{excerpt}”")
+    lines = ["**Please check these first**: they may identify the patient."]
+    for kind, excerpts in by_kind.items():
+        shown = ", ".join(excerpts[:listed])
+        more = f" and {len(excerpts) - listed} more" if len(excerpts) > listed else ""
+        lines.append(f"- {shown}{more}: {HINTS[kind]}")
     return "\n".join(lines)
+
+
+def retention_words(hours: int) -> str:
+    if hours % 24 == 0:
+        days = hours // 24
+        return f"{days} day" + ("s" if days != 1 else "")
+    return f"{hours} hour" + ("s" if hours != 1 else "")
 
 
 def preview_text(where: case_service.Destination, draft: CaseDraft, findings: list[Finding]) -> str:
     group, session = where.group, where.session
     readers = ", ".join(f"<@{leader}>" for leader in where.leaders) or "the group's leaders"
     retention = group.case_retention_h
-    after = f", plus {retention} h" if retention else ""
+    after = f", plus {retention_words(retention)}" if retention else ""
     sections = [
         f"**Your case note** would go to the leaders of **{plain(group.name)}** for the "
         f"session on {format_when(session.starts_at)}.",
@@ -92,20 +116,21 @@ def preview_text(where: case_service.Destination, draft: CaseDraft, findings: li
         if draft.item.via_form
         else "To change the text, send me a new message."
     )
-    sections.append(f"{change} Press **Confirm** within {DRAFT_MINUTES} minutes to send it.")
+    press = "Replace my earlier note" if where.replaces else "Confirm"
+    sections.append(f"{change} Press **{press}** within {DRAFT_MINUTES} minutes to send it.")
     if not draft.item.via_form:
-        sections.append(DM_CAVEAT)
+        sections.append(f"{NOT_A_NOTE_HINT}\n{DM_CAVEAT}")
     listed = LISTED_FINDINGS
     # The preview is edited in place (another group chosen), so it must fit one message.
-    while len("\n\n".join(sections)) > MESSAGE_LIMIT and listed > 0:
+    while len("\n\n".join(sections)) > MESSAGE_LIMIT and listed > 1:
         listed -= 1
         sections[findings_at] = findings_section(draft.item.text, findings, listed)
     return "\n\n".join(sections)
 
 
-def draft_view(draft: CaseDraft, *, several_groups: bool) -> discord.ui.View:
+def draft_view(draft: CaseDraft, *, several_groups: bool, replaces: bool) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(DraftButton(draft.token, "confirm"))
+    view.add_item(DraftButton(draft.token, "replace" if replaces else "confirm"))
     if draft.item.via_form:
         view.add_item(DraftButton(draft.token, "edit"))
     if several_groups:
@@ -121,7 +146,8 @@ async def preview(
     others = await case_service.destinations(bot.database, draft.author_id, bot.clock.now())
     several = any(d.group.id != where.group.id for d in others)
     findings = find_identifiers(draft.item.text)
-    return preview_text(where, draft, findings), draft_view(draft, several_groups=several)
+    view = draft_view(draft, several_groups=several, replaces=where.replaces)
+    return preview_text(where, draft, findings), view
 
 
 async def start_draft(
@@ -137,6 +163,7 @@ async def start_draft(
 
 _LABELS = {
     "confirm": ("Confirm", discord.ButtonStyle.success),
+    "replace": ("Replace my earlier note", discord.ButtonStyle.success),
     "edit": ("Edit", discord.ButtonStyle.secondary),
     "group": ("Choose another group", discord.ButtonStyle.secondary),
     "cancel": ("Cancel", discord.ButtonStyle.danger),
@@ -145,7 +172,7 @@ _LABELS = {
 
 class DraftButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=rf"case:(?P<action>confirm|edit|group|cancel):(?P<token>{DRAFT_ID})",
+    template=rf"case:(?P<action>confirm|replace|edit|group|cancel):(?P<token>{DRAFT_ID})",
 ):
     def __init__(self, token: str, action: str) -> None:
         self.token, self.action = token, action
@@ -168,38 +195,51 @@ class DraftButton(
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         bot: BalintBot = interaction.client
         book = drafts_of(bot)
-        draft = book.get(self.token, interaction.user.id, bot.clock.now())
+        now = bot.clock.now()
+        acting = self.action in ("confirm", "replace", "cancel")
+        take = book.take if acting else book.get
+        draft = take(self.token, interaction.user.id, now)
         if draft is None:
-            await interaction.response.edit_message(content=EXPIRED, view=None)
-            return
-        if self.action == "cancel":
-            book.discard(draft.token)
+            await answer_gone(interaction, book.why_gone(self.token))
+        elif self.action == "cancel":
             closing = "" if draft.item.via_form else f"\n\n{DM_CAVEAT}"
             await interaction.response.edit_message(
                 content=f"Cancelled: nothing was sent or kept.{closing}", view=None
             )
         elif self.action == "edit":
-            await interaction.response.send_modal(
-                CaseNoteForm(draft.item.group_id, draft.item.text)
-            )
+            form = CaseNoteForm(draft.item.group_id, draft.item.text)
+            await show_form(interaction, form)
         elif self.action == "group":
             await interaction.response.edit_message(view=await group_choice_view(bot, draft))
         else:
             await confirm(bot, interaction, draft)
 
 
+async def answer_gone(interaction: discord.Interaction[Any], why: Gone) -> None:
+    """A button of a draft that is no longer waiting: say why, without undoing what the
+    first press of it did."""
+    if why is Gone.DONE:
+        await reply(interaction, ALREADY_DONE)
+        return
+    text = REPLACED if why is Gone.REPLACED else EXPIRED
+    await interaction.response.edit_message(content=text, view=None)
+
+
 async def confirm(bot: BalintBot, interaction: discord.Interaction[Any], draft: CaseDraft) -> None:
-    now = bot.clock.now()
-    drafts_of(bot).discard(draft.token)
-    sent = await case_service.send_note(
-        bot.database,
-        bot.cipher,
-        group_id=draft.item.group_id,
-        session_id=draft.item.session_id,
-        member_id=draft.author_id,
-        text=draft.item.text,
-        now=now,
-    )
+    try:
+        sent = await case_service.send_note(
+            bot.database,
+            bot.cipher,
+            group_id=draft.item.group_id,
+            session_id=draft.item.session_id,
+            member_id=draft.author_id,
+            text=draft.item.text,
+            now=bot.clock.now(),
+        )
+    except Refusal as refusal:
+        # the preview itself says why, and offers no button that could only fail again
+        await interaction.response.edit_message(content=refusal.render(plain), view=None)
+        return
     where = sent.destination
     done = (
         f"Sent to the leaders of **{plain(where.group.name)}** for the session on "
@@ -307,30 +347,29 @@ class CaseNoteForm(discord.ui.Modal, title="A case note for the leaders"):
 
     def __init__(self, group_id: int, text: str | None = None) -> None:
         super().__init__(custom_id=f"case:form:{group_id}")
-        self.group_id = group_id
         if text is not None:
             self.note.default = text
 
-    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        bot: BalintBot = interaction.client
-        group = await get_group(bot.database, self.group_id)
-        if group is None:
-            raise Refusal("That group no longer exists; nothing was kept.")
-        where = await case_service.destination(
-            bot.database, group, interaction.user.id, bot.clock.now()
-        )
-        text, view = await start_draft(
-            bot, interaction.user.id, where, self.note.value, via_form=True
-        )
-        await reply(interaction, text, view=view)
 
-    # Modal.on_error takes no item (discord.py's own Modal narrows View's signature).
-    async def on_error(  # type: ignore[override]
-        self, interaction: discord.Interaction[Any], error: Exception, /
-    ) -> None:
-        # Answered like a command's error: a refusal shown, anything else logged without
-        # its message (which could quote the note), never discord.py's own log of it.
-        await answer_error(interaction, error, type(self).__name__)
+FORM_ID = re.compile(r"case:form:(?P<group>[0-9]+)")
+
+
+async def submit_form(bot: BalintBot, interaction: discord.Interaction[Any], form_id: str) -> bool:
+    """A case form came back (`cogs._common.forms`, so even after a restart): preview
+    its note. Returns False when `form_id` is not a case form."""
+    match = FORM_ID.fullmatch(form_id)
+    if match is None:
+        return False
+    group = await get_group(bot.database, int(match["group"]))
+    if group is None:
+        raise Refusal("That group no longer exists; nothing was kept.")
+    where = await case_service.destination(
+        bot.database, group, interaction.user.id, bot.clock.now()
+    )
+    note = form_values(interaction).get("note", "")
+    text, view = await start_draft(bot, interaction.user.id, where, note, via_form=True)
+    await reply(interaction, text, view=view)
+    return True
 
 
 async def answer_dm(bot: BalintBot, message: discord.Message) -> None:
@@ -340,20 +379,23 @@ async def answer_dm(bot: BalintBot, message: discord.Message) -> None:
     if message.attachments or message.stickers:
         await _say(
             message,
-            "I take text only: please write your note in words, without "
-            "files or images. Nothing was kept.",
+            "I take text only: please write your note in words, without files or images. "
+            f"Nothing was kept.\n\n{DM_CAVEAT}",
         )
         return
     found = await case_service.destinations(bot.database, message.author.id, now)
     if not found:
         await _say(message, await _nobody_to_send_to(bot, message.author.id))
         return
+    if 0 < len(message.content.strip()) < MIN_DM_NOTE:
+        await _say(message, SHORT_DM)
+        return
     try:
         text, view = await start_draft(
             bot, message.author.id, found[0], message.content, via_form=False
         )
     except Refusal as refusal:
-        await _say(message, refusal.render(plain))
+        await _say(message, f"{refusal.render(plain)}\n\n{DM_CAVEAT}")
         return
     await post(message.channel, text, view=view, allowed_mentions=NO_PINGS)
 
@@ -363,7 +405,7 @@ async def _nobody_to_send_to(bot: BalintBot, user_id: int) -> str:
         return (
             "Hello! I keep case notes for the members of Balint groups, and you are not on "
             "any group's roster, so I have kept nothing. If you think you should be, ask "
-            "your group's leader."
+            f"your group's leader.\n\n{DM_CAVEAT}"
         )
     return (
         "Thank you. None of your groups has an upcoming session yet, so there is nothing "
@@ -373,4 +415,4 @@ async def _nobody_to_send_to(bot: BalintBot, user_id: int) -> str:
 
 
 async def _say(message: discord.Message, text: str) -> None:
-    await message.channel.send(text, allowed_mentions=NO_PINGS)
+    await post(message.channel, text, allowed_mentions=NO_PINGS)

@@ -3,12 +3,15 @@ refusals, replacement, expiry, purge, and what never leaks."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.cases import service as case_service
 from tests.double import Channel, Interaction, Message, Upload, User
 from tests.e2e.conftest import Scene, handlers_done, reply_text
 
@@ -306,9 +309,10 @@ async def test_a_second_note_replaces_the_first_after_confirmation(scene: Scene)
     [first] = await stored(scene)
     preview = await dm_and_wait(scene, alice, OTHER_NOTE)
     assert "**replaces** what you sent" in preview.content
+    assert "Replace my earlier note" in preview.content
     [still] = await stored(scene)
-    assert still == first  # nothing changes before Confirm
-    await scene.double.click(preview, button(preview, "confirm"), alice)
+    assert still == first  # nothing changes before the confirmation
+    await scene.double.click(preview, button(preview, "replace"), alice)
     [row] = await stored(scene)
     assert row["ciphertext"] != first["ciphertext"]
     shown = reply_text(await scene.slash("case view", scene.leader))
@@ -558,3 +562,125 @@ async def test_the_text_never_reaches_logs_or_anyone_but_its_author_and_leaders(
         checked += 1
     assert checked > 5  # the leaders' notices and the channel posts were looked at
     assert leaks(disk_bytes(scene).decode("latin-1"), secrets) == []
+
+
+# -- what a careful user runs into ------------------------------------------------------------
+
+
+async def test_a_short_reply_is_not_taken_for_a_note(scene: Scene) -> None:
+    await plan(scene)
+    alice = scene.members[0]
+    await confirm_by_dm(scene, alice, NOTE)
+    answer = await dm_and_wait(scene, alice, "Thanks!")
+    assert "write the note in one message" in answer.content
+    assert answer.custom_ids() == []
+    [row] = await stored(scene)
+    assert row["kind"] == "note"
+
+
+async def test_a_form_open_across_a_restart_still_arrives(scene: Scene) -> None:
+    await plan(scene)
+    alice = scene.members[0]
+    opened = await open_form(scene, alice)
+    await scene.restart()
+    preview = (await scene.double.submit_modal(opened, alice, {"note": NOTE})).reply
+    assert "**Tuesday group**" in preview.content
+    await scene.double.click(preview, button(preview, "confirm"), alice)
+    assert len(await stored(scene)) == 1
+
+
+async def test_two_members_with_the_form_open_at_once_both_arrive(scene: Scene) -> None:
+    await plan(scene)
+    alice, bob = scene.members[0], scene.members[1]
+    for_alice, for_bob = await open_form(scene, alice), await open_form(scene, bob)
+    alice_preview = (await scene.double.submit_modal(for_alice, alice, {"note": NOTE})).reply
+    bob_preview = (await scene.double.submit_modal(for_bob, bob, {"note": OTHER_NOTE})).reply
+    await scene.double.click(alice_preview, button(alice_preview, "confirm"), alice)
+    await scene.double.click(bob_preview, button(bob_preview, "confirm"), bob)
+    assert sorted(row["member_id"] for row in await stored(scene)) == sorted([alice.id, bob.id])
+
+
+async def test_a_second_press_of_confirm_says_it_is_done(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A double click: the second press arrives while the first is still storing."""
+    real = case_service.send_note
+    storing = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def slow_send_note(*args: Any, **kwargs: Any) -> case_service.CaseSent:
+        storing.set()
+        await go_on.wait()
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(case_service, "send_note", slow_send_note)
+    await plan(scene)
+    alice = scene.members[0]
+    preview = await dm_and_wait(scene, alice, NOTE)
+    custom = button(preview, "confirm")
+    first = asyncio.create_task(scene.double.click(preview, custom, alice))
+    await asyncio.wait_for(storing.wait(), 5)
+    second = await scene.double.click(preview, custom, alice)
+    go_on.set()
+    await first
+    await handlers_done()
+    assert "Already done" in reply_text(second)
+    [sent] = [m for m in scene.double.dms(alice) if m.id == preview.id]
+    assert "Sent to the leaders" in sent.content  # the first press's answer stands
+    assert len(await stored(scene)) == 1
+
+
+async def test_an_older_preview_says_it_was_replaced(scene: Scene) -> None:
+    await plan(scene)
+    alice = scene.members[0]
+    first = await dm_and_wait(scene, alice, NOTE)
+    await dm_and_wait(scene, alice, OTHER_NOTE)
+    await scene.double.click(first, button(first, "confirm"), alice)
+    [edited] = [m for m in scene.double.dms(alice) if m.id == first.id]
+    assert "replaced by it" in edited.content
+    assert await stored(scene) == []
+
+
+async def test_a_refused_confirm_says_why_on_the_preview(scene: Scene) -> None:
+    session_id = await plan(scene)
+    alice = scene.members[0]
+    preview = await dm_and_wait(scene, alice, NOTE)
+    await scene.slash("session cancel", scene.leader, session=session_id)
+    await handlers_done()
+    await scene.double.click(preview, button(preview, "confirm"), alice)
+    [edited] = [m for m in scene.double.dms(alice) if m.id == preview.id]
+    assert "was cancelled" in edited.content
+    assert edited.custom_ids() == []
+    assert await stored(scene) == []
+
+
+async def test_a_note_left_behind_by_a_move_can_still_be_withdrawn(scene: Scene) -> None:
+    await scene.create_group()
+    await scene.slash(
+        "session schedule",
+        scene.leader,
+        start="2026-12-01 19:00",
+        duration=90,
+        repeat="weekly",
+        count=2,
+    )
+    await handlers_done()
+    first = await scene.running.database.scalar("SELECT id FROM sessions ORDER BY starts_at")
+    alice = scene.members[0]
+    await confirm_by_dm(scene, alice, NOTE)
+    await scene.slash("session move", scene.leader, session=first, start="2026-12-15 19:00")
+    await handlers_done()
+    withdrawn = await scene.slash("case withdraw", alice)
+    assert "Withdrawn" in reply_text(withdrawn)
+    assert await stored(scene) == []
+
+
+async def test_every_kind_of_finding_shows_however_many_of_one_kind(scene: Scene) -> None:
+    await plan(scene)
+    text = (
+        "Seen 1 March 2024, 2 March 2024, 3 March 2024, 4 March 2024, 5 March 2024, "
+        "6 March 2024, 7 March 2024; her NHS number is 943 476 5919."
+    )
+    preview = await dm_and_wait(scene, scene.members[0], text)
+    assert "943 476 5919" in preview.content
+    assert "and 1 more" in preview.content

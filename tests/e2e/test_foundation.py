@@ -20,7 +20,7 @@ from bot.kernel.clock import ManualClock
 from bot.kernel.config import Settings
 from bot.kernel.db import bundled_migrations
 from tests.double import DiscordDouble
-from tests.e2e.conftest import START, TEST_KEY, Scene, reply_text
+from tests.e2e.conftest import START, TEST_KEY, Scene, handlers_done, reply_text
 
 
 def settings_for(token: str, tmp_path: Path) -> Settings:
@@ -51,6 +51,7 @@ async def test_help_is_private_and_lists_what_the_user_may_run(scene: Scene) -> 
     assert "not in a group here yet" in text
 
     admin = await scene.slash("help", scene.admin)
+    await handlers_done()  # a long help arrives in several messages
     admin_text = "\n".join(m.content or "" for m in [admin.reply, *admin.followups] if m)
     assert "/group create" in admin_text
     assert "For server managers" in admin_text

@@ -579,7 +579,8 @@ async def test_moving_away_and_back_leaves_one_live_reminder_for_the_final_time(
     assert live.id != first.id
     assert f"<t:{int(SESSION_START.timestamp())}:F>" in (live.content or "")
     pending = await scene.running.database.fetchall(
-        "SELECT kind, count(*) AS n FROM jobs WHERE state IN ('pending', 'running') GROUP BY kind"
+        "SELECT kind, count(*) AS n FROM jobs WHERE state IN ('pending', 'running')"
+        " AND kind LIKE 'reminder.%' GROUP BY kind"
     )
     assert {row["kind"]: row["n"] for row in pending} == {}  # all sent: none left over
 

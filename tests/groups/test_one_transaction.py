@@ -19,6 +19,7 @@ from bot.groups.rules import Group, Role
 from bot.groups.store import get_group
 from bot.kernel.crypto import Cipher
 from bot.kernel.db import Database
+from bot.reflections.jobs import ReflectionReconciler
 from bot.reminders.jobs import ReminderReconciler
 from bot.rota import service as rota_service
 from bot.rota.service import RotaReconciler
@@ -128,13 +129,15 @@ class PlanningFailed(Exception):
     pass
 
 
-@pytest.mark.parametrize("reconciler", [RotaReconciler, ReminderReconciler, CaseReconciler])
+@pytest.mark.parametrize(
+    "reconciler", [RotaReconciler, ReminderReconciler, CaseReconciler, ReflectionReconciler]
+)
 @pytest.mark.parametrize("action", sorted(ACTIONS))
 async def test_a_failing_follow_up_leaves_nothing_of_the_action(
     database: Database,
     monkeypatch: pytest.MonkeyPatch,
     action: str,
-    reconciler: type[RotaReconciler] | type[ReminderReconciler] | type[CaseReconciler],
+    reconciler: type[RotaReconciler | ReminderReconciler | CaseReconciler | ReflectionReconciler],
 ) -> None:
     group = await planned_group(database)
     sessions = [s.id for s in await upcoming_sessions(database, group.id, NOW)]

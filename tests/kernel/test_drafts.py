@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.cases.drafts import Draft
-from bot.kernel.drafts import MAX_ENTRIES, DraftBook
+from bot.kernel.drafts import MAX_ENTRIES, DraftBook, Gone
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 LIFETIME = timedelta(minutes=15)
@@ -61,3 +61,17 @@ def test_tokens_are_unique_and_one_entry_per_author(authors: list[int]) -> None:
     tokens = [book.put(author, "n", NOW).token for author in authors]
     assert len(set(tokens)) == len(tokens)
     assert len(book) == len(set(authors))
+
+
+def test_each_way_of_going_is_told_apart() -> None:
+    book: DraftBook[str] = DraftBook(LIFETIME)
+    first = book.put(1, "first", NOW)
+    second = book.put(1, "second", NOW)
+    assert book.why_gone(first.token) is Gone.REPLACED
+    assert book.take(second.token, 1, NOW) == second
+    assert book.take(second.token, 1, NOW) is None  # a second press
+    assert book.why_gone(second.token) is Gone.DONE
+    third = book.put(1, "third", NOW)
+    assert book.get(third.token, 1, NOW + LIFETIME) is None
+    assert book.why_gone(third.token) is Gone.EXPIRED
+    assert book.why_gone("unknown, e.g. from before a restart") is Gone.EXPIRED

@@ -1,4 +1,5 @@
-"""discord.py's DEBUG records keep their wording and numbers, never a payload."""
+"""discord.py's and aiosqlite's DEBUG records keep their wording and numbers, never a
+payload or a statement's parameters."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ import logging
 import discord  # noqa: F401  (creates discord.py's loggers)
 import pytest
 
-from bot.kernel.logs import WithholdPayloads, withhold_discord_payloads
+from bot.kernel.logs import WithholdPayloads, withhold_library_payloads
 
 NOTE = "Mrs Hargreaves told me about her son"
 
 
 def test_debug_payloads_are_withheld_and_numbers_kept(caplog: pytest.LogCaptureFixture) -> None:
-    withhold_discord_payloads()
+    withhold_library_payloads()
     caplog.set_level(logging.DEBUG, logger="discord")
     logging.getLogger("discord.gateway").debug(
         "For Shard ID %s: WebSocket Event: %s", 0, {"t": "MESSAGE_CREATE", "d": {"content": NOTE}}
@@ -28,16 +29,20 @@ def test_debug_payloads_are_withheld_and_numbers_kept(caplog: pytest.LogCaptureF
     ]
 
 
-def test_every_discord_logger_has_the_filter() -> None:
-    withhold_discord_payloads()
-    names = [n for n in logging.Logger.manager.loggerDict if n.split(".")[0] == "discord"]
-    assert "discord.http" in names
+def test_every_library_logger_has_the_filter() -> None:
+    import aiosqlite  # noqa: F401  (creates its logger)
+
+    withhold_library_payloads()
+    names = [
+        n for n in logging.Logger.manager.loggerDict if n.split(".")[0] in ("discord", "aiosqlite")
+    ]
+    assert {"discord.http", "aiosqlite"} <= set(names)
     for name in names:
         assert any(isinstance(f, WithholdPayloads) for f in logging.getLogger(name).filters), name
 
 
 def test_an_exception_at_debug_keeps_only_its_type(caplog: pytest.LogCaptureFixture) -> None:
-    withhold_discord_payloads()
+    withhold_library_payloads()
     caplog.set_level(logging.DEBUG, logger="discord")
     try:
         raise ValueError(NOTE)
@@ -48,8 +53,15 @@ def test_an_exception_at_debug_keeps_only_its_type(caplog: pytest.LogCaptureFixt
     assert "ValueError" in record.getMessage()
 
 
+def test_statement_parameters_are_withheld(caplog: pytest.LogCaptureFixture) -> None:
+    withhold_library_payloads()
+    caplog.set_level(logging.DEBUG, logger="aiosqlite")
+    logging.getLogger("aiosqlite").debug("executing %s", ("SELECT ? ", 1577300603363655682))
+    assert caplog.records[0].getMessage() == "executing [withheld]"
+
+
 def test_info_records_are_left_alone(caplog: pytest.LogCaptureFixture) -> None:
-    withhold_discord_payloads()
+    withhold_library_payloads()
     caplog.set_level(logging.DEBUG, logger="discord")
     logging.getLogger("discord.gateway").info("Shard ID %s has connected.", "None")
     assert caplog.records[0].getMessage() == "Shard ID None has connected."
