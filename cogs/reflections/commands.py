@@ -10,15 +10,18 @@ from discord.ext import commands
 from bot.app import BalintBot
 from bot.groups.rules import Group, Role
 from bot.groups.store import roster
+from bot.kernel import zones
 from bot.kernel.errors import Refusal
 from bot.kernel.scheduler import Job, JobScheduler
 from bot.reflections import service as reflection_service
+from bot.reflections import store as reflection_store
 from bot.reflections.rules import effective_threshold
 from bot.reminders.rules import reminder_nonce
-from bot.sessions.recurrence import format_when
-from cogs._common.access import require_leader, require_member
+from bot.sessions import store as session_store
+from bot.sessions.recurrence import format_local_start, format_when
+from cogs._common.access import access_to, require_leader, require_member, resolve_group
 from cogs._common.audience import Audience
-from cogs._common.autocomplete import group_choices
+from cogs._common.autocomplete import MAX_CHOICES, choice_name, group_choices
 from cogs._common.forms import submitted_form_id
 from cogs._common.messages import NO_PINGS, answer_error, plain, post, reply
 from cogs._common.notify import CANNOT_SEND_TO_USER, best_effort, send_dm, tell_leaders
@@ -30,6 +33,31 @@ from cogs.reflections.writing import (
     start_writing,
     submit_form,
 )
+
+
+async def released_choices(
+    interaction: discord.Interaction[BalintBot], current: str
+) -> list[app_commands.Choice[int]]:
+    """The sessions of the group whose reflections were released, latest first."""
+    try:
+        group = await resolve_group(interaction, getattr(interaction.namespace, "group", None))
+    except Refusal:
+        return []
+    access = await access_to(interaction, group)
+    if access.role is None or not access.role.leads:
+        return []
+    zone = zones.zone(group.timezone)
+    choices = []
+    for window in await reflection_store.released_windows_of_group(
+        interaction.client.database, group.id
+    ):
+        session = await session_store.get_session(interaction.client.database, window.session_id)
+        if session is None:
+            continue
+        label = choice_name(f"{format_local_start(session.starts_at, zone)} (", group.timezone, ")")
+        if current.strip() in label:
+            choices.append(app_commands.Choice(name=label, value=session.id))
+    return choices[:MAX_CHOICES]
 
 
 class NotAllReached(Exception):
@@ -101,6 +129,7 @@ class Reflections(commands.Cog, name=COG_NAME):
     @reflections.command(name="show", description="A released batch of reflections, again")
     @app_commands.describe(group="Which group", session="Which session (default: the latest)")
     @app_commands.autocomplete(group=group_choices)
+    @app_commands.autocomplete(session=released_choices)
     async def show(
         self,
         interaction: discord.Interaction[BalintBot],
@@ -115,9 +144,12 @@ class Reflections(commands.Cog, name=COG_NAME):
 
     @reflections.command(name="hide", description="Hide one released reflection by its number")
     @app_commands.describe(
-        number="Its number in the batch", group="Which group", session="Which session"
+        number="Its number in the batch",
+        group="Which group",
+        session="Which session (default: the latest)",
     )
     @app_commands.autocomplete(group=group_choices)
+    @app_commands.autocomplete(session=released_choices)
     async def hide(
         self,
         interaction: discord.Interaction[BalintBot],

@@ -130,7 +130,11 @@ async def test_four_reflections_are_released_to_the_leaders_in_one_batch(scene: 
     numbers = [int(n) for n in re.findall(r"^\*\*(\d+)\.\*\*$", batch.content, re.M)]
     assert numbers == [1, 2, 3, 4]
     assert not [m for m in scene.home_messages() if "Zephyrine" in m.content]
-    shown = await scene.slash("reflections show", scene.leader)
+    choices = await scene.double.autocomplete(
+        "reflections show", scene.leader, guild=scene.guild, channel=scene.home, focused="session"
+    )
+    assert [c["value"] for c in choices] == [session_id]
+    shown = await scene.slash("reflections show", scene.leader, session=session_id)
     assert shown.reply.ephemeral
     assert "Quentinar" in reply_text(shown)
     hidden = await scene.slash("reflections hide", scene.leader, number=2)
