@@ -58,9 +58,11 @@ def invite_url(application_id: int) -> str:
 
 # One extension per capability's Discord side; `cogs._common` is shared code, not one.
 EXTENSIONS = (
+    "cogs.attendance",
     "cogs.cases",
     "cogs.groups",
     "cogs.meta",
+    "cogs.privacy",
     "cogs.reflections",
     "cogs.reminders",
     "cogs.rota",

@@ -10,6 +10,7 @@ and the roster.
 
 from __future__ import annotations
 
+from bot.attendance.jobs import AttendanceReconciler
 from bot.cases.jobs import CaseReconciler
 from bot.kernel.db import Reconciler
 from bot.reflections.jobs import ReflectionReconciler
@@ -21,4 +22,5 @@ RECONCILERS: tuple[Reconciler, ...] = (
     ReminderReconciler(),
     CaseReconciler(),
     ReflectionReconciler(),
+    AttendanceReconciler(),
 )

@@ -14,13 +14,14 @@ from typing import Final
 # table -> the columns that hold a Discord user id
 USER_ID_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "members": ("user_id",),
-    "sessions": ("presenter_id",),
+    "sessions": ("presenter_id", "presenter_reminded"),
     "absences": ("user_id",),
     "rsvps": ("user_id",),
     "swaps": ("requester_id", "target_id"),
     "cases": ("member_id",),
     "audit": ("actor_id", "subject_id"),
     "job_recipients": ("recipient_id",),
+    "preferences": ("user_id",),
 }
 
 # Columns ending in `_id` that hold the id of something that is not a person.

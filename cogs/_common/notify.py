@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -15,6 +16,7 @@ import discord
 from bot.groups.rules import Group
 from bot.groups.store import roster
 from bot.kernel.logs import log_failure
+from bot.privacy.preferences import preferences_of
 from bot.reminders.jobs import RemindersToRetire
 from bot.rota.rules import SlotChange
 from bot.rota.service import SlotsChanged
@@ -30,7 +32,24 @@ log = logging.getLogger(__name__)
 CANNOT_SEND_TO_USER = 50007
 
 
-def fallback_text(user_id: int, hint: str) -> str:
+class DmPurpose(StrEnum):
+    """What a DM is for, which decides the preference that governs it (`/preferences`)."""
+
+    NOTICE = "notice"  # reminders, slot changes, swaps, leaders' notices: reminder_dms
+    REFLECTION_PROMPT = "reflection prompt"  # the invitation to reflect: reflection_dms
+
+
+class DmsTurnedOff(Exception):
+    """The member turned this kind of DM off with `/preferences`."""
+
+
+def fallback_text(user_id: int, hint: str, *, turned_off: bool = False) -> str:
+    if turned_off:
+        return (
+            f"<@{user_id}>, I have a message for you; you turned off my direct messages "
+            f"(`/preferences`), so I mention you here without its content. {hint[0].upper()}"
+            f"{hint[1:]}"
+        )
     return (
         f"<@{user_id}>, I have a message for you but could not send it as a direct message. "
         f"Please allow direct messages from this server's members; {hint}"
@@ -47,14 +66,21 @@ async def send_dm(
     user_id: int,
     text: str,
     *,
+    purpose: DmPurpose,
     view: discord.ui.View | None = None,
     nonce: str | None = None,
 ) -> None:
     """A DM through the bot's pacer: opening the DM channel and sending both wait their
     turn, so a burst (a term's rota, a notice to every leader) stays under Discord's
     anti-spam limits. A text too long for one message goes in several (`post`), in one
-    turn, so its parts arrive together and in order. Raises discord.Forbidden (50007)
-    when the user's DMs are closed."""
+    turn, so its parts arrive together and in order. Raises `DmsTurnedOff` when the
+    member's preferences say no to this `purpose`, and discord.Forbidden (50007) when
+    their DMs are closed."""
+    wanted = await preferences_of(bot.database, user_id)
+    if not (
+        wanted.reflection_dms if purpose is DmPurpose.REFLECTION_PROMPT else wanted.reminder_dms
+    ):
+        raise DmsTurnedOff
 
     async def open_and_send() -> None:
         channel = await bot.create_dm(discord.Object(user_id))
@@ -76,19 +102,23 @@ async def tell(
     fallback_view: discord.ui.View | None = None,
     nonce: str | None = None,
 ) -> bool:
-    """DM `text` to the user; on refusal, mention them in the home channel with nothing
-    private. Returns True if the DM went through. With a `nonce`, a repeat of the same
-    message (a job re-run after a crash) is collapsed by Discord."""
+    """DM `text` to the user; when their DMs are closed or turned off, mention them in the
+    home channel with nothing private. Returns True if the DM went through. With a
+    `nonce`, a repeat of the same message (a job re-run after a crash) is collapsed by
+    Discord."""
+    turned_off = False
     try:
-        await send_dm(bot, user_id, text, view=view, nonce=nonce)
+        await send_dm(bot, user_id, text, purpose=DmPurpose.NOTICE, view=view, nonce=nonce)
         return True
+    except DmsTurnedOff:
+        turned_off = True
     except discord.Forbidden as error:
         if error.code != CANNOT_SEND_TO_USER:
             raise
     home = bot.get_partial_messageable(group.channel_id, guild_id=group.guild_id)
     await post(
         home,
-        fallback_text(user_id, hint),
+        fallback_text(user_id, hint, turned_off=turned_off),
         allowed_mentions=only(user_id),
         view=fallback_view,
         nonce=nonce,
@@ -140,9 +170,12 @@ async def tell_leaders(
 async def _tell_leader(
     bot: BalintBot, group: Group, user_id: int, text: str, nonce: str | None
 ) -> None:
+    turned_off = False
     try:
-        await send_dm(bot, user_id, text, nonce=nonce)
+        await send_dm(bot, user_id, text, purpose=DmPurpose.NOTICE, nonce=nonce)
         return
+    except DmsTurnedOff:
+        turned_off = True
     except discord.Forbidden as error:
         if error.code != CANNOT_SEND_TO_USER:
             raise
@@ -152,14 +185,28 @@ async def _tell_leader(
         return
     home = bot.get_partial_messageable(group.channel_id, guild_id=group.guild_id)
     hint = "until then, a leaders' channel (`/group settings leaders_channel`) can receive them."
-    await post(home, fallback_text(user_id, hint), allowed_mentions=only(user_id), nonce=nonce)
+    if turned_off:
+        hint = "a leaders' channel (`/group settings leaders_channel`) can receive them."
+    await post(
+        home,
+        fallback_text(user_id, hint, turned_off=turned_off),
+        allowed_mentions=only(user_id),
+        nonce=nonce,
+    )
 
 
 async def tell_slot_changes(
-    bot: BalintBot, group: Group, changes: Mapping[int, SlotChange], reason: str
+    bot: BalintBot,
+    group: Group,
+    changes: Mapping[int, SlotChange],
+    reason: str,
+    exclude: Collection[int] = (),
 ) -> None:
-    """Tell each member whose presenting slots moved what they gained and lost."""
+    """Tell each member whose presenting slots moved what they gained and lost (except
+    those in `exclude`: someone who has just erased their data is not written to)."""
     for member_id, change in changes.items():
+        if member_id in exclude:
+            continue
         lines = [f"Your presenting slots in **{plain(group.name)}** changed ({reason}):"]
         for label, session_ids in (
             ("You now present", change.gained),
@@ -190,7 +237,13 @@ async def retire_reminder_messages(
             continue
 
 
-async def deliver(bot: BalintBot, group: Group, notices: list[object], reason: str) -> None:
+async def deliver(
+    bot: BalintBot,
+    group: Group,
+    notices: list[object],
+    reason: str,
+    exclude: Collection[int] = (),
+) -> None:
     """After the reply: retire the reminders of sessions that were cancelled or moved,
     then tell each member whose slots moved (`reason` says why). Each is best effort:
     the change is made already, and one failure does not keep the others from going."""
@@ -202,7 +255,7 @@ async def deliver(bot: BalintBot, group: Group, notices: list[object], reason: s
             )
     for notice in notices:
         if isinstance(notice, SlotsChanged):
-            await tell_slot_changes(bot, group, notice.changes, reason)
+            await tell_slot_changes(bot, group, notice.changes, reason, exclude)
 
 
 def retired_note(group: Group, notice: RemindersToRetire) -> str:

@@ -24,7 +24,14 @@ from cogs._common.audience import Audience
 from cogs._common.autocomplete import MAX_CHOICES, choice_name, group_choices
 from cogs._common.forms import submitted_form_id
 from cogs._common.messages import NO_PINGS, answer_error, plain, post, reply
-from cogs._common.notify import CANNOT_SEND_TO_USER, best_effort, send_dm, tell_leaders
+from cogs._common.notify import (
+    CANNOT_SEND_TO_USER,
+    DmPurpose,
+    DmsTurnedOff,
+    best_effort,
+    send_dm,
+    tell_leaders,
+)
 from cogs.reflections.writing import (
     COG_NAME,
     INVITE_LABEL,
@@ -223,9 +230,12 @@ class Reflections(commands.Cog, name=COG_NAME):
                 self.bot,
                 user_id,
                 text,
+                purpose=DmPurpose.REFLECTION_PROMPT,
                 view=invite_view(session.id),
                 nonce=reminder_nonce(job.id, recipient_id=user_id),
             )
+        except DmsTurnedOff:
+            pass  # their choice (`/preferences`): the button in the home channel remains
         except discord.Forbidden as error:
             if error.code != CANNOT_SEND_TO_USER:
                 raise

@@ -67,6 +67,7 @@ async def test_help_shows_leader_commands_to_a_groups_leader(scene: Scene) -> No
         leader=scene.leader,
     )
     interaction = await scene.slash("help", scene.leader)
+    await handlers_done()  # a long help arrives in several messages
     shown = "\n".join(m.content or "" for m in [interaction.reply, *interaction.followups] if m)
     assert "/rota generate" in shown
     assert "/session schedule" in shown

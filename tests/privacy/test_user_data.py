@@ -53,7 +53,10 @@ async def test_every_id_column_is_declared_as_a_user_or_as_something_else(
 
 
 async def test_every_declared_column_exists(database: Database) -> None:
-    found = await id_columns(database)
+    found: dict[str, set[str]] = {}
+    for table in await id_columns(database):
+        columns = await database.fetchall(f"PRAGMA table_info({table})")
+        found[table] = {column["name"] for column in columns}
     declared = {
         (table, column)
         for mapping in (USER_ID_COLUMNS, OTHER_ID_COLUMNS)
