@@ -19,7 +19,7 @@ from bot.app import BalintBot
 from bot.cases.store import has_submitted_or_flagged
 from bot.groups.rules import Group, PresenterMode
 from bot.groups.store import get_group
-from bot.kernel.scheduler import Job, JobScheduler
+from bot.kernel.scheduler import Job
 from bot.reminders import store as reminder_store
 from bot.reminders.jobs import JOB_KIND
 from bot.reminders.rules import ReminderKind, reminder_nonce
@@ -27,11 +27,13 @@ from bot.sessions import service as session_service
 from bot.sessions import store as session_store
 from bot.sessions.recurrence import format_when
 from cogs._common.messages import NO_PINGS, guarded, minutes, plain, post, presenter_label
-from cogs._common.notify import deliver, retire_reminder_messages, tell, tell_leaders
-
-
-class LeadersNotReached(Exception):
-    """Some leaders could not be reached (Discord failed): the job is retried for them."""
+from cogs._common.notify import (
+    deliver,
+    retire_reminder_messages,
+    tell,
+    tell_leaders,
+    tell_leaders_for_job,
+)
 
 
 def presenter_line(group: Group, presenter_id: int | None) -> str:
@@ -236,22 +238,8 @@ class Reminders(commands.Cog):
                 "neither sent a case note nor flagged a case. Will they have a case to bring? "
                 "You may want to ask them."
             )
-        database = self.bot.database
-
-        async def reached(user_id: int) -> None:
-            await JobScheduler.record_reached(database, job, user_id)
-
-        unreached = await tell_leaders(
-            self.bot,
-            group,
-            text,
-            nonce_for=lambda user: reminder_nonce(job.id, recipient_id=user),
-            skip=await JobScheduler.recipients_reached(database, job),
-            on_reached=reached,
-        )
-        if unreached:
-            # The job is retried (until its session starts) for those not reached yet.
-            raise LeadersNotReached(len(unreached))
+        # retried (until it is no longer useful) for the leaders not reached yet
+        await tell_leaders_for_job(self.bot, group, text, job)
 
 
 async def setup(bot: BalintBot) -> None:

@@ -16,8 +16,10 @@ import discord
 from bot.groups.rules import Group
 from bot.groups.store import roster
 from bot.kernel.logs import log_failure
+from bot.kernel.scheduler import Job, JobScheduler
 from bot.privacy.preferences import preferences_of
 from bot.reminders.jobs import RemindersToRetire
+from bot.reminders.rules import reminder_nonce
 from bot.rota.rules import SlotChange
 from bot.rota.service import SlotsChanged
 from bot.sessions.recurrence import format_when
@@ -165,6 +167,33 @@ async def tell_leaders(
         elif on_reached is not None:
             await on_reached(entry.user_id)
     return unreached
+
+
+class LeadersNotReached(Exception):
+    """Some leaders could not be reached (Discord failed): the job is retried for them."""
+
+
+async def tell_leaders_for_job(bot: BalintBot, group: Group, text: str, job: Job) -> None:
+    """A leaders' notice that a scheduled job sends, exactly once to each leader: a
+    retry of the job skips those it reached before (the database records each one) and
+    every message carries a nonce derived from the job, so a crash between sending and
+    recording is collapsed by Discord. Raises `LeadersNotReached` (the job is retried)
+    while some leader could not be reached."""
+    database = bot.database
+
+    async def reached(user_id: int) -> None:
+        await JobScheduler.record_reached(database, job, user_id)
+
+    unreached = await tell_leaders(
+        bot,
+        group,
+        text,
+        nonce_for=lambda user: reminder_nonce(job.id, recipient_id=user),
+        skip=await JobScheduler.recipients_reached(database, job),
+        on_reached=reached,
+    )
+    if unreached:
+        raise LeadersNotReached(len(unreached))
 
 
 async def _tell_leader(

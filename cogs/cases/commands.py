@@ -15,8 +15,7 @@ from bot.cases.jobs import purge_session
 from bot.groups.store import get_group
 from bot.kernel.errors import Refusal
 from bot.kernel.logs import log_failure
-from bot.kernel.scheduler import Job, JobScheduler
-from bot.reminders.rules import reminder_nonce
+from bot.kernel.scheduler import Job
 from bot.sessions import store as session_store
 from bot.sessions.recurrence import format_when
 from cogs._common.access import access_to, resolve_group
@@ -24,7 +23,7 @@ from cogs._common.audience import Audience
 from cogs._common.autocomplete import group_choices
 from cogs._common.forms import show_form, submitted_form_id
 from cogs._common.messages import GENERIC_FAILURE, NO_PINGS, answer_error, plain, reply
-from cogs._common.notify import deliver, tell_leaders
+from cogs._common.notify import deliver, tell_leaders_for_job
 from cogs.cases.drafting import (
     COG_NAME,
     CaseNoteForm,
@@ -34,10 +33,6 @@ from cogs.cases.drafting import (
 )
 
 log = logging.getLogger(__name__)
-
-
-class LeadersNotReached(Exception):
-    """Some leaders could not be told (Discord failed): the job is retried for them."""
 
 
 @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
@@ -185,21 +180,8 @@ class Cases(
             f"**{plain(group.name)}**: the session on {format_when(session.starts_at)} {why} "
             "case notes and flags have been deleted, from the disk too; nothing of them is kept."
         )
-        database = self.bot.database
-
-        async def reached(user_id: int) -> None:
-            await JobScheduler.record_reached(database, job, user_id)
-
-        unreached = await tell_leaders(
-            self.bot,
-            group,
-            text,
-            nonce_for=lambda user: reminder_nonce(job.id, recipient_id=user),
-            skip=await JobScheduler.recipients_reached(database, job),
-            on_reached=reached,
-        )
-        if unreached:
-            raise LeadersNotReached(len(unreached))
+        # retried (until it is no longer useful) for the leaders not reached yet
+        await tell_leaders_for_job(self.bot, group, text, job)
 
 
 def view_sections(group_name: str, held: list[case_service.HeldSession]) -> list[str]:

@@ -30,7 +30,7 @@ from cogs._common.notify import (
     DmsTurnedOff,
     best_effort,
     send_dm,
-    tell_leaders,
+    tell_leaders_for_job,
 )
 from cogs.reflections.writing import (
     COG_NAME,
@@ -267,21 +267,8 @@ class Reflections(commands.Cog, name=COG_NAME):
                 f"for the session of {format_when(session.starts_at)}, fewer than the {needed} "
                 "needed to keep their authors hidden, so they were deleted unread."
             )
-        database = self.bot.database
-
-        async def reached(user_id: int) -> None:
-            await JobScheduler.record_reached(database, job, user_id)
-
-        unreached = await tell_leaders(
-            self.bot,
-            group,
-            text,
-            nonce_for=lambda user: reminder_nonce(job.id, recipient_id=user),
-            skip=await JobScheduler.recipients_reached(database, job),
-            on_reached=reached,
-        )
-        if unreached:
-            raise NotAllReached(len(unreached))
+        # retried (until it is no longer useful) for the leaders not reached yet
+        await tell_leaders_for_job(self.bot, group, text, job)
 
 
 __all__ = ["INVITE_LABEL", "Reflections"]
