@@ -110,6 +110,7 @@ class Transaction:
         self.notices: list[object] = []
         self.jobs_changed = False
         self.erases_confidential = False
+        self.rebuilds = False
         self._reconcilers = reconcilers
         self._watched: dict[int, _Watch] = {}
 
@@ -144,6 +145,14 @@ class Transaction:
         has committed, the write-ahead log is checkpointed into the database file and
         truncated, so the deleted bytes (zeroed in the file by `secure_delete`) are in
         neither file. Deleted means gone from the disk, not only from the tables."""
+        self.erases_confidential = True
+
+    def rebuild_from_scratch(self) -> None:
+        """Once committed, rebuild the whole database file (VACUUM, then the truncating
+        checkpoint): where SQLite put a row in its pages, and what it reused, can tell in
+        which order rows were written; a rebuilt file only holds each table in key order.
+        Implies `erase_from_disk`."""
+        self.rebuilds = True
         self.erases_confidential = True
 
     def notify(self, notice: object) -> None:
@@ -225,6 +234,8 @@ class Database:
                 await self._control("COMMIT")
             finally:
                 self._owner = None
+        if tx.rebuilds:
+            await self.vacuum()
         if tx.erases_confidential:
             await self.checkpoint()
         if tx.jobs_changed:
@@ -233,6 +244,11 @@ class Database:
                     listener()
                 except Exception as error:
                     log_failure(log, "a job listener", error)
+
+    async def vacuum(self) -> None:
+        """Rebuild the database file from its contents (see `rebuild_from_scratch`)."""
+        async with self._lock:
+            await self._connection.execute("VACUUM")
 
     async def checkpoint(self) -> bool:
         """Copy the write-ahead log into the database file and truncate it to nothing.

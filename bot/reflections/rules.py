@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import random
 import secrets
 from collections.abc import Sequence
@@ -49,6 +50,27 @@ def secret_context(group_id: int, session_id: int) -> bytes:
 def text_context(group_id: int, session_id: int) -> bytes:
     """A reflection is bound to its group and session (not to its author)."""
     return f"balint reflection v1|group={group_id}|session={session_id}".encode()
+
+
+# Every sealed reflection has this many bytes of plaintext (JSON padded with spaces): 1,000
+# characters escape to at most 6,000 bytes, so no text can make its row stand out by size.
+PAYLOAD_BYTES: Final = 6144
+
+
+def sealed_payload(text: str, rating: int | None) -> str:
+    """The text and the rating as one fixed-size plaintext to encrypt: neither a rating
+    nor a length is visible in the database."""
+    body = json.dumps({"text": text, "rating": rating}, ensure_ascii=False)
+    size = len(body.encode("utf-8"))
+    if size > PAYLOAD_BYTES:
+        raise ValueError("a checked reflection always fits the payload")
+    return body + " " * (PAYLOAD_BYTES - size)
+
+
+def opened_payload(payload: str) -> tuple[str, int | None]:
+    data = json.loads(payload)
+    rating = data.get("rating")
+    return str(data["text"]), int(rating) if isinstance(rating, int) else None
 
 
 def checked_text(text: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.groups import store as group_store
 from bot.groups.rules import Group, Role
@@ -94,27 +95,48 @@ async def _session_and_group(database: Reader, session_id: int) -> tuple[Session
 
 async def open_window(database: Database, cipher: Cipher, session_id: int, now: datetime) -> Opened:
     """Open the window of a session that has ended (idempotent: a retry finds it open)
-    and queue its close, in one transaction."""
+    and queue its close, in one transaction. What the window promises is fixed here: who
+    may write (the members on the roster now, as tags), the threshold, where the batch
+    goes. A window that closed while the bot was down is recorded as closed, with
+    nothing received and nobody to tell."""
     async with database.transaction() as tx:
         session, group = await _session_and_group(tx, session_id)
         window = await reflection_store.get_window(tx, session_id)
         if window is not None:
             return Opened(group, session, window, newly=False)
         closes = rules.closes_at(session.ends_at, timedelta(hours=group.reflection_window_h))
-        sealed = cipher.encrypt(
-            rules.new_secret().hex(), rules.secret_context(group.id, session.id)
-        )
-        await reflection_store.open_window(tx, session_id, sealed, closes)
-        await JobScheduler.queue(
-            tx,
-            JobSpec(
-                CLOSE_KIND,
-                close_key(group.id, session.id),
+        settings: dict[str, Any] = {
+            "threshold": rules.effective_threshold(group.reflection_threshold),
+            "release_to": group.reflection_release,
+        }
+        if now >= closes:
+            await reflection_store.open_window(tx, session_id, None, closes, writers=[], **settings)
+        else:
+            secret = rules.new_secret()
+            writers = [
+                rules.author_tag(secret, entry.user_id, session.id)
+                for entry in await group_store.roster(tx, group.id)
+                if entry.role is Role.MEMBER
+            ]
+            sealed = cipher.encrypt(secret.hex(), rules.secret_context(group.id, session.id))
+            await reflection_store.open_window(
+                tx,
+                session_id,
+                sealed,
                 closes,
-                payload={"group_id": group.id, "session_id": session.id},
-                group_id=group.id,
-            ),
-        )
+                writers=writers,
+                **settings,
+            )
+            await JobScheduler.queue(
+                tx,
+                JobSpec(
+                    CLOSE_KIND,
+                    close_key(group.id, session.id),
+                    closes,
+                    payload={"group_id": group.id, "session_id": session.id},
+                    group_id=group.id,
+                ),
+            )
         opened = await reflection_store.get_window(tx, session_id)
     assert opened is not None
     return Opened(group, session, opened, newly=True)
@@ -123,16 +145,9 @@ async def open_window(database: Database, cipher: Cipher, session_id: int, now: 
 async def _writer_tag(
     database: Reader, cipher: Cipher, session_id: int, member_id: int, now: datetime
 ) -> tuple[Group, Session, Window, bytes]:
-    """The window (open) and the member's tag in it; a refusal for anyone who may not
-    write there."""
+    """The window (open) and the member's tag in it; a refusal for anyone who was not a
+    member at the session's end (leaders, outsiders, people added since)."""
     session, group = await _session_and_group(database, session_id)
-    role = await group_store.role_of(database, group.id, member_id)
-    if role is not Role.MEMBER:
-        who = "leaders" if role is not None else "people outside the group"
-        raise Refusal(
-            f"Reflections are written by the members of **{{group}}**; {who} do not write them.",
-            group=group.name,
-        )
     window = await reflection_store.get_window(database, session_id)
     if window is None or not window.is_open or window.sealed_secret is None:
         raise Refusal("The reflection window for that session is closed.")
@@ -141,7 +156,16 @@ async def _writer_tag(
     secret = bytes.fromhex(
         cipher.decrypt(window.sealed_secret, rules.secret_context(group.id, session.id))
     )
-    return group, session, window, rules.author_tag(secret, member_id, session_id)
+    tag = rules.author_tag(secret, member_id, session_id)
+    if not await reflection_store.may_write(database, session_id, tag):
+        role = await group_store.role_of(database, group.id, member_id)
+        who = (
+            "leaders do not write them"
+            if role is not None and role.leads
+            else "only those who were members when the session ended write them"
+        )
+        raise Refusal(f"Reflections on this session of **{{group}}**: {who}.", group=group.name)
+    return group, session, window, tag
 
 
 async def may_write(
@@ -152,8 +176,10 @@ async def may_write(
     found = await reflection_store.find_by_tag(database, tag)
     if found is None:
         return None
-    text = cipher.decrypt(found.ciphertext, rules.text_context(group.id, session.id))
-    return Own(text, found.rating)
+    text, rating = rules.opened_payload(
+        cipher.decrypt(found.ciphertext, rules.text_context(group.id, session.id))
+    )
+    return Own(text, rating)
 
 
 async def write(
@@ -176,9 +202,11 @@ async def write(
         existing = await reflection_store.find_by_tag(tx, tag)
         if existing is not None and not replace:
             return Written(group, session, window, replaced=False, needs_confirmation=True)
-        sealed = cipher.encrypt(reflection, rules.text_context(group.id, session.id))
+        sealed = cipher.encrypt(
+            rules.sealed_payload(reflection, score), rules.text_context(group.id, session.id)
+        )
         key = existing.key if existing is not None else rules.new_key()
-        await reflection_store.put_reflection(tx, session.id, tag, key, sealed, score)
+        await reflection_store.put_reflection(tx, session.id, tag, key, sealed)
         if existing is not None:
             tx.erase_from_disk()
     return Written(group, session, window, replaced=existing is not None)
@@ -195,29 +223,36 @@ async def delete_own(
     return deleted
 
 
-async def close_window(database: Database, session_id: int) -> Window | None:
-    """The window's end: release the batch (shuffled) when enough came in, else delete
-    the texts; either way destroy the secret and the tags, erased from the disk. A
-    retry finds it closed and changes nothing. Returns the closed window."""
+async def close_window(database: Database, cipher: Cipher, session_id: int) -> Window | None:
+    """The window's end. When enough came in, the batch is kept in an order drawn at
+    random, each reflection under a new random key and a fresh encryption (so neither a
+    key nor a ciphertext matches a copy of the database taken while the window was open);
+    else the texts are deleted. Either way the secret and every tag are destroyed, and
+    the database file is rebuilt (no page keeps the order of writing) and its log
+    truncated. A retry finds it closed and changes nothing. Returns the closed window."""
     async with database.transaction() as tx:
         session, group = await _session_and_group(tx, session_id)
         window = await reflection_store.get_window(tx, session_id)
         if window is None or not window.is_open:
             return window
-        received = await reflection_store.reflections_of(tx, session_id)
-        if rules.released(len(received), group.reflection_threshold):
-            for item, position in zip(
-                received, rules.shuffled_positions(len(received)), strict=True
-            ):
-                await reflection_store.set_position(tx, item.key, position)
+        context = rules.text_context(group.id, session.id)
+        received = [
+            cipher.decrypt(stored.ciphertext, context)
+            for stored in await reflection_store.reflections_of(tx, session_id)
+        ]
+        threshold = window.threshold or rules.effective_threshold(group.reflection_threshold)
+        await reflection_store.delete_reflections(tx, session_id)
+        state = "withheld"
+        if len(received) >= threshold:
             state = "released"
-        else:
-            await reflection_store.delete_reflections(tx, session_id)
-            state = "withheld"
+            positions = rules.shuffled_positions(len(received))
+            for position, payload in sorted(zip(positions, received, strict=True)):
+                await reflection_store.put_released(
+                    tx, session_id, rules.new_key(), cipher.encrypt(payload, context), position
+                )
         await reflection_store.close_window(tx, session_id, state, len(received))
-        # whom the invitation reached is of no use any more: keep no list of members here
         await JobScheduler.forget_recipients(tx, open_key(group.id, session.id))
-        tx.erase_from_disk()
+        tx.rebuild_from_scratch()
         await JobScheduler.queue(
             tx,
             JobSpec(
@@ -243,40 +278,45 @@ async def batch(database: Reader, cipher: Cipher, session_id: int) -> Batch:
             hidden += 1
             continue
         try:
-            text: str | None = cipher.decrypt(
-                stored.ciphertext, rules.text_context(group.id, session.id)
+            text, rating = rules.opened_payload(
+                cipher.decrypt(stored.ciphertext, rules.text_context(group.id, session.id))
             )
-        except InvalidTag:
-            text = None
-        items.append(Item(stored.position or 0, text, stored.rating))
+        except (InvalidTag, ValueError):
+            items.append(Item(stored.position or 0, None, None))
+            continue
+        items.append(Item(stored.position or 0, text, rating))
     return Batch(group, session, window, items, hidden)
+
+
+NOT_RELEASED = "No released reflections of that session in **{group}**; pick one from the list."
 
 
 async def released_batch_of(
     database: Reader, cipher: Cipher, group: Group, session_id: int | None
 ) -> Batch:
-    """The batch `/reflections show` shows: the session's, or the group's latest."""
+    """The batch `/reflections show` shows: the session's, or the group's latest. Another
+    group's session, an unknown one and one not released get the same answer."""
+    released = await reflection_store.released_windows_of_group(database, group.id)
     if session_id is None:
-        windows = await reflection_store.released_windows_of_group(database, group.id)
-        if not windows:
+        if not released:
             raise Refusal("**{group}** has no released reflections yet.", group=group.name)
-        session_id = windows[0].session_id
-    found = await batch(database, cipher, session_id)
-    if found.group.id != group.id:
-        raise Refusal("I can't find that session in this group; pick one from the list.")
-    if found.window.state != "released":
-        raise Refusal("Too few reflections came in for that session; none were kept.")
-    return found
+        session_id = released[0].session_id
+    if session_id not in {window.session_id for window in released}:
+        raise Refusal(NOT_RELEASED, group=group.name)
+    return await batch(database, cipher, session_id)
 
 
 async def hide(database: Database, group: Group, session_id: int, number: int) -> None:
     async with database.transaction() as tx:
         session = await session_store.get_session(tx, session_id)
         window = await reflection_store.get_window(tx, session_id)
-        if session is None or session.group_id != group.id or window is None:
-            raise Refusal("I can't find that session in this group; pick one from the list.")
-        if window.state != "released":
-            raise Refusal("The reflections of that session have not been released.")
+        if (
+            session is None
+            or session.group_id != group.id
+            or window is None
+            or window.state != "released"
+        ):
+            raise Refusal(NOT_RELEASED, group=group.name)
         if not await reflection_store.hide(tx, session_id, number):
             raise Refusal(
                 f"There is no shown reflection number {number} in that batch; "

@@ -17,6 +17,8 @@ class Window:
     closes_at: datetime
     state: str  # open, released, withheld
     received: int | None
+    threshold: int | None = None  # fixed when the window opened
+    release_to: str | None = None  # "leaders" or "channel", fixed when it opened
 
     @property
     def is_open(self) -> bool:
@@ -27,21 +29,24 @@ class Window:
 class StoredReflection:
     key: bytes
     ciphertext: bytes
-    rating: int | None
     position: int | None
     hidden: bool
 
 
 def _window(row: sqlite3.Row) -> Window:
     return Window(
-        row["session_id"], row["secret"], from_unix(row["closes_at"]), row["state"], row["received"]
+        row["session_id"],
+        row["secret"],
+        from_unix(row["closes_at"]),
+        row["state"],
+        row["received"],
+        row["threshold"],
+        row["release_to"],
     )
 
 
 def _reflection(row: sqlite3.Row) -> StoredReflection:
-    return StoredReflection(
-        row["key"], row["ciphertext"], row["rating"], row["position"], bool(row["hidden"])
-    )
+    return StoredReflection(row["key"], row["ciphertext"], row["position"], bool(row["hidden"]))
 
 
 async def get_window(database: Reader, session_id: int) -> Window | None:
@@ -52,14 +57,35 @@ async def get_window(database: Reader, session_id: int) -> Window | None:
 
 
 async def open_window(
-    tx: Transaction, session_id: int, sealed_secret: bytes, closes_at: datetime
-) -> bool:
-    """Open the session's window; False if it was opened before."""
-    cursor = await tx.execute(
-        "INSERT OR IGNORE INTO reflection_windows (session_id, secret, closes_at) VALUES (?, ?, ?)",
-        (session_id, sealed_secret, to_unix(closes_at)),
+    tx: Transaction,
+    session_id: int,
+    sealed_secret: bytes | None,
+    closes_at: datetime,
+    *,
+    threshold: int,
+    release_to: str,
+    writers: list[bytes],
+) -> None:
+    """Open the session's window for the writers' tags (without a secret: a window that
+    closed while the bot was down, recorded as closed with nothing received)."""
+    state, received = ("open", None) if sealed_secret is not None else ("withheld", 0)
+    await tx.execute(
+        "INSERT INTO reflection_windows"
+        " (session_id, secret, closes_at, state, received, threshold, release_to)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (session_id, sealed_secret, to_unix(closes_at), state, received, threshold, release_to),
     )
-    return cursor.rowcount > 0
+    for tag in writers:
+        await tx.execute(
+            "INSERT INTO reflection_writers (session_id, tag) VALUES (?, ?)", (session_id, tag)
+        )
+
+
+async def may_write(database: Reader, session_id: int, tag: bytes) -> bool:
+    found = await database.scalar(
+        "SELECT 1 FROM reflection_writers WHERE session_id = ? AND tag = ?", (session_id, tag)
+    )
+    return found is not None
 
 
 async def open_windows_of_group(database: Reader, group_id: int) -> list[Window]:
@@ -96,15 +122,13 @@ async def find_by_tag(database: Reader, tag: bytes) -> StoredReflection | None:
 
 
 async def put_reflection(
-    tx: Transaction, session_id: int, tag: bytes, key: bytes, ciphertext: bytes, rating: int | None
+    tx: Transaction, session_id: int, tag: bytes | None, key: bytes, ciphertext: bytes
 ) -> None:
     """The member's reflection (found by its tag), replacing theirs if there is one."""
     await tx.execute(
-        "INSERT INTO reflections (key, session_id, author_tag, ciphertext, rating)"
-        " VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (author_tag) DO UPDATE SET"
-        " ciphertext = excluded.ciphertext, rating = excluded.rating",
-        (key, session_id, tag, ciphertext, rating),
+        "INSERT INTO reflections (key, session_id, author_tag, ciphertext) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (author_tag) DO UPDATE SET ciphertext = excluded.ciphertext",
+        (key, session_id, tag, ciphertext),
     )
 
 
@@ -123,16 +147,23 @@ async def reflections_of(database: Reader, session_id: int) -> list[StoredReflec
 
 
 async def close_window(tx: Transaction, session_id: int, state: str, received: int) -> None:
-    """Destroy the secret and every tag: from now on nothing finds an author's row."""
+    """Destroy the secret, the writers' tags and every author tag: from now on nothing
+    finds an author's row."""
     await tx.execute(
         "UPDATE reflection_windows SET secret = NULL, state = ?, received = ? WHERE session_id = ?",
         (state, received, session_id),
     )
+    await tx.execute("DELETE FROM reflection_writers WHERE session_id = ?", (session_id,))
     await tx.execute("UPDATE reflections SET author_tag = NULL WHERE session_id = ?", (session_id,))
 
 
-async def set_position(tx: Transaction, key: bytes, position: int) -> None:
-    await tx.execute("UPDATE reflections SET position = ? WHERE key = ?", (position, key))
+async def put_released(
+    tx: Transaction, session_id: int, key: bytes, ciphertext: bytes, position: int
+) -> None:
+    await tx.execute(
+        "INSERT INTO reflections (key, session_id, ciphertext, position) VALUES (?, ?, ?, ?)",
+        (key, session_id, ciphertext, position),
+    )
 
 
 async def delete_reflections(tx: Transaction, session_id: int) -> int:

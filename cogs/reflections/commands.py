@@ -39,6 +39,7 @@ from cogs.reflections.writing import (
     new_pending,
     start_writing,
     submit_form,
+    where_released,
 )
 
 
@@ -169,7 +170,16 @@ class Reflections(commands.Cog, name=COG_NAME):
             self.bot.database, self.bot.cipher, target, session
         )
         await reflection_service.hide(self.bot.database, target, found.session.id, number)
-        await reply(interaction, f"Hidden: reflection {number} no longer shows in the batch.")
+        posted = (
+            " The batch already posted in the group's channel stays as it is: delete that "
+            "message there if it must go."
+            if found.window.release_to == "channel"
+            else ""
+        )
+        await reply(
+            interaction,
+            f"Hidden: reflection {number} no longer shows in `/reflections show`.{posted}",
+        )
 
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction[BalintBot]) -> None:
@@ -195,7 +205,9 @@ class Reflections(commands.Cog, name=COG_NAME):
         invitation = (
             f"**{plain(group.name)}**: the session of {format_when(session.starts_at)} has "
             "ended. Members, if you like, write an anonymous reflection: nobody, the leaders "
-            f"included, can tell who wrote what. Open until {format_when(opened.window.closes_at)}."
+            "included, can tell who wrote what. Open until "
+            f"{format_when(opened.window.closes_at)}; then the reflections are "
+            f"{where_released(opened.window.release_to)} if enough came in."
         )
         if 0 not in reached:  # 0 stands for the home channel's post
             home = self.bot.get_partial_messageable(group.channel_id, guild_id=group.guild_id)
@@ -243,7 +255,9 @@ class Reflections(commands.Cog, name=COG_NAME):
         await JobScheduler.record_reached(self.bot.database, job, user_id)
 
     async def close_window(self, job: Job) -> None:
-        await reflection_service.close_window(self.bot.database, int(job.payload["session_id"]))
+        await reflection_service.close_window(
+            self.bot.database, self.bot.cipher, int(job.payload["session_id"])
+        )
 
     async def release(self, job: Job) -> None:
         """Tell the leaders (or the home channel) what the closed window holds."""
@@ -256,14 +270,19 @@ class Reflections(commands.Cog, name=COG_NAME):
         group, session = found.group, found.session
         if found.window.state == "released":
             text = batch_text(found)
-            if group.reflection_release == "channel":
+            if found.window.release_to == "channel":
                 home = self.bot.get_partial_messageable(group.channel_id, guild_id=group.guild_id)
                 await post(home, text, nonce=reminder_nonce(job.id), allowed_mentions=NO_PINGS)
                 return
-        else:
-            needed = effective_threshold(group.reflection_threshold)
+        elif not found.window.received:
             text = (
-                f"**{plain(group.name)}**: {found.window.received or 0} reflection(s) came in "
+                f"**{plain(group.name)}**: no reflections came in for the session of "
+                f"{format_when(session.starts_at)}."
+            )
+        else:
+            needed = found.window.threshold or effective_threshold(group.reflection_threshold)
+            text = (
+                f"**{plain(group.name)}**: {found.window.received} reflection(s) came in "
                 f"for the session of {format_when(session.starts_at)}, fewer than the {needed} "
                 "needed to keep their authors hidden, so they were deleted unread."
             )

@@ -218,14 +218,20 @@ async def submit_form(bot: BalintBot, interaction: discord.Interaction[Any], for
     return True
 
 
+def where_released(release_to: str | None) -> str:
+    if release_to == "channel":
+        return "posted together in the group's channel"
+    return "sent together to the group's leaders"
+
+
 def thanks(written: reflection_service.Written) -> str:
     done = "Replaced" if written.replaced else "Thank you"
     return (
         f"{done}: your reflection is kept, encrypted and with nothing that links it to you. "
-        f"The leaders receive the reflections together when the window closes "
-        f"{format_when(written.window.closes_at)}, if enough came in to keep their authors "
-        "hidden; otherwise they are deleted unread. Until then you can change or delete "
-        "yours with the same button or `/reflect`."
+        f"When the window closes {format_when(written.window.closes_at)}, the reflections "
+        f"are {where_released(written.window.release_to)}, in an order drawn at random, if "
+        "enough came in to keep their authors hidden; otherwise they are deleted unread. "
+        "Until then you can change or delete yours with the same button or `/reflect`."
     )
 
 
@@ -269,8 +275,8 @@ class ReplaceButton(
         waiting = book.get(self.token, interaction.user.id, bot.clock.now())
         if waiting is None:
             await interaction.response.edit_message(
-                content="This has expired (it waits 15 minutes, and not across a restart); "
-                "nothing was changed. Open the form again to write.",
+                content="This has expired (it waits 15 minutes, and is forgotten if the bot "
+                "restarts); nothing was changed. Open the form again to write.",
                 view=None,
             )
             return

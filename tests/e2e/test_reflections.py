@@ -181,7 +181,8 @@ async def test_only_members_write(scene: Scene, who: str) -> None:
     user = scene.leader if who == "leader" else scene.outsider
     refused = await scene.double.click(invitation(scene, session_id), f"reflect:{session_id}", user)
     assert refused.reply.ephemeral
-    assert "written by the members" in reply_text(refused)
+    expected = "leaders do not write them" if who == "leader" else "were members when"
+    assert expected in reply_text(refused)
     assert await stored(scene) == 0
 
 
@@ -355,3 +356,94 @@ async def test_forms_open_at_once_and_across_a_restart_all_arrive(scene: Scene) 
         done = await scene.double.submit_modal(form, member(scene, name), {"text": TEXTS[name]})
         assert "Thank you" in reply_text(done)
     assert await stored(scene) == 4
+
+
+async def test_a_copy_taken_during_the_window_matches_nothing_after_the_close(
+    scene: Scene,
+) -> None:
+    """Re-keyed and re-encrypted at the close, every payload the same size: a backup made
+    mid-window cannot tell which released reflections had come in by then."""
+    session_id = await plan(scene)
+    await advance(scene, SESSION_END)
+    database = scene.running.database
+    for name in ("alice", "bob"):
+        await write(scene, member(scene, name), session_id, TEXTS[name], "5")
+    early = await database.fetchall("SELECT key, ciphertext FROM reflections")
+    for name in ("carol", "dave"):
+        await write(scene, member(scene, name), session_id, TEXTS[name][:20], "")
+    lengths = {len(row[0]) for row in await database.fetchall("SELECT ciphertext FROM reflections")}
+    assert len(lengths) == 1  # neither the length of a text nor a rating shows
+    await advance(scene, CLOSE)
+    on_disk = disk_bytes(scene)
+    released = await database.fetchall("SELECT key, ciphertext FROM reflections")
+    assert len(released) == 4
+    for key, sealed in early:
+        assert key not in on_disk
+        assert sealed[:32] not in on_disk
+    assert {bytes(row[0]) for row in released}.isdisjoint({bytes(row[0]) for row in early})
+    assert await database.scalar("PRAGMA freelist_count") == 0  # the file was rebuilt
+
+
+async def test_only_the_members_at_the_sessions_end_write(scene: Scene) -> None:
+    session_id = await plan(scene)
+    await advance(scene, SESSION_END)
+    await scene.slash("group add", scene.leader, member=scene.outsider)
+    await handlers_done()
+    late = await scene.double.click(
+        invitation(scene, session_id), f"reflect:{session_id}", scene.outsider
+    )
+    assert "were members when the session ended" in reply_text(late)
+    alice = member(scene, "alice")
+    await write(scene, alice, session_id, TEXTS["alice"])
+    await scene.slash("group remove", scene.leader, member=alice)
+    await handlers_done()
+    own = await scene.double.click(invitation(scene, session_id), f"reflect:{session_id}", alice)
+    assert "Zephyrine" in reply_text(own)  # still theirs to change or delete
+    await scene.double.click(own.reply, f"reflect:delete:{session_id}", alice)
+    assert await stored(scene) == 0
+
+
+async def test_a_window_missed_while_the_bot_was_down_tells_nobody(scene: Scene) -> None:
+    await plan(scene)
+    await scene.stop()
+    scene.clock.set(CLOSE + timedelta(hours=1))
+    await scene.start()
+    await advance(scene, CLOSE + timedelta(hours=1))
+    assert not [m for m in scene.double.dms(scene.leader) if "reflection" in m.content]
+    assert not [m for m in scene.home_messages() if "reflection" in m.content]
+
+
+async def test_another_groups_session_and_an_unknown_one_get_the_same_answer(
+    scene: Scene,
+) -> None:
+    session_id = await plan(scene)
+    await advance(scene, SESSION_END)
+    for name, text in TEXTS.items():
+        await write(scene, member(scene, name), session_id, text)
+    await advance(scene, CLOSE)
+    await scene.slash(
+        "group create",
+        scene.admin,
+        name="Thursday group",
+        channel=scene.other_channel,
+        timezone="Europe/London",
+        leader=scene.members[0],
+    )
+    lead = scene.members[0]
+    theirs = await scene.slash("reflections show", lead, group="Thursday group", session=session_id)
+    unknown = await scene.slash("reflections show", lead, group="Thursday group", session=999)
+    assert reply_text(theirs) == reply_text(unknown)
+    assert "Zephyrine" not in reply_text(theirs)
+
+
+async def test_the_members_are_told_where_the_batch_goes(scene: Scene) -> None:
+    session_id = await plan(scene)
+    await scene.slash("group settings", scene.leader, reflection_release="channel")
+    await advance(scene, SESSION_END)
+    done = await write(scene, member(scene, "alice"), session_id, TEXTS["alice"])
+    assert "posted together in the group's channel" in reply_text(done)
+    await scene.slash("group settings", scene.leader, reflection_release="leaders")
+    for name in ("bob", "carol", "dave"):
+        await write(scene, member(scene, name), session_id, TEXTS[name])
+    await advance(scene, CLOSE)  # fixed when the window opened: the channel, as promised
+    assert [m for m in scene.home_messages() if "anonymous reflection(s)" in m.content]
