@@ -14,6 +14,7 @@ import pytest
 from bot.cases import service as case_service
 from tests.double import Channel, Interaction, Message, Upload, User
 from tests.e2e.conftest import Scene, handlers_done, reply_text
+from tests.e2e.test_groups import button as labelled
 
 SESSION_START = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)  # 19:00 in London (GMT)
 SESSION_END = SESSION_START + timedelta(minutes=90)
@@ -684,3 +685,89 @@ async def test_every_kind_of_finding_shows_however_many_of_one_kind(scene: Scene
     preview = await dm_and_wait(scene, scene.members[0], text)
     assert "943 476 5919" in preview.content
     assert "and 1 more" in preview.content
+
+
+# -- what the audit asked for -----------------------------------------------------------------
+
+
+async def test_the_dm_caveat_stays_on_every_answer_by_dm(scene: Scene) -> None:
+    await plan(scene)
+    alice = scene.members[0]
+    confirmed = await confirm_by_dm(scene, alice, NOTE)
+    [sent] = [m for m in scene.double.dms(alice) if m.id == confirmed.source_message.id]
+    assert "cannot delete the message you sent me" in sent.content
+    preview = await dm_and_wait(scene, alice, OTHER_NOTE)
+    await scene.double.click(preview, button(preview, "cancel"), alice)
+    [cancelled] = [m for m in scene.double.dms(alice) if m.id == preview.id]
+    assert "cannot delete the message you sent me" in cancelled.content
+
+
+async def test_a_refusal_never_quotes_the_note(scene: Scene) -> None:
+    await plan(scene)
+    text = "Quillfeather Vandermoot " * 70
+    answer = await dm_and_wait(scene, scene.members[0], text)
+    assert "1,679 characters" in answer.content  # trailing space trimmed
+    assert "Quillfeather" not in answer.content
+
+
+async def test_a_note_in_a_server_channel_is_never_read(scene: Scene) -> None:
+    await plan(scene)
+    from bot.app import required_intents
+
+    intents = required_intents()
+    assert not intents.guild_messages
+    assert not intents.message_content
+    before = len(scene.home_messages())
+    await scene.double.say(scene.home, scene.members[0], NOTE)
+    await handlers_done()
+    assert len(scene.home_messages()) == before + 1  # only the member's own message
+    assert await stored(scene) == []
+
+
+async def test_a_flag_never_overwrites_a_note(scene: Scene) -> None:
+    await plan(scene)
+    alice = scene.members[0]
+    await confirm_by_dm(scene, alice, NOTE)
+    [note] = await stored(scene)
+    refused = await scene.slash("case flag", alice)
+    assert "withdraw the note first" in reply_text(refused)
+    assert await stored(scene) == [note]
+
+
+async def test_deleting_the_group_erases_its_notes_from_the_disk(scene: Scene) -> None:
+    await plan(scene)
+    await confirm_by_dm(scene, scene.members[0], NOTE)
+    [row] = await stored(scene)
+    sealed = row["ciphertext"]
+    assert isinstance(sealed, bytes)
+    prompt = await scene.slash("group delete", scene.admin, group="Tuesday group")
+    delete = labelled(prompt.reply, "Delete the group and all its data")
+    await scene.double.click(prompt.reply, delete, scene.admin)
+    await handlers_done()
+    assert await stored(scene) == []
+    assert sealed not in disk_bytes(scene)
+
+
+async def test_choosing_a_group_one_has_left_is_refused(scene: Scene) -> None:
+    await plan(scene)
+    await plan(scene, name="Thursday group", channel=scene.other_channel)
+    alice = scene.members[0]
+    preview = await dm_and_wait(scene, alice, NOTE)
+    await scene.double.click(preview, button(preview, "group"), alice)
+    thursday = await scene.running.database.scalar(
+        "SELECT id FROM groups WHERE name = 'Thursday group'"
+    )
+    await scene.slash("group remove", scene.leader, member=alice, in_channel=scene.other_channel)
+    await handlers_done()
+    picked = await scene.double.select(preview, button(preview, "pick"), alice, [str(thursday)])
+    assert "Only members of **Thursday group**" in reply_text(picked)
+    [still] = [m for m in scene.double.dms(alice) if m.id == preview.id]
+    assert "Thursday group" not in still.content.split("\n")[0]
+
+
+async def test_a_preview_with_many_findings_fits_one_message(scene: Scene) -> None:
+    await plan(scene)
+    numbers = ", ".join(f"07700 900{n:03d}" for n in range(40))
+    preview = await dm_and_wait(scene, scene.members[0], f"Rang from {numbers}.")
+    assert len(preview.content) <= 2000
+    assert "and 34 more" in preview.content

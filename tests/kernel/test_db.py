@@ -183,3 +183,55 @@ async def test_secure_delete_is_on(tmp_path: Path) -> None:
         assert await database.scalar("PRAGMA secure_delete") == 1
     finally:
         await database.close()
+
+
+async def test_secure_delete_is_turned_on_even_where_sqlite_defaults_it_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This machine's SQLite may be built with secure deletion on: start from off."""
+    import aiosqlite
+
+    real_connect = aiosqlite.connect
+
+    async def connect_insecurely(*args: object, **kwargs: object) -> aiosqlite.Connection:
+        connection = await real_connect(*args, **kwargs)  # type: ignore[arg-type]
+        await connection.execute("PRAGMA secure_delete = OFF")
+        return connection
+
+    monkeypatch.setattr(aiosqlite, "connect", connect_insecurely)
+    database = await Database.open(tmp_path / "x.db")
+    try:
+        assert await database.scalar("PRAGMA secure_delete") == 1
+    finally:
+        await database.close()
+
+
+def test_opening_finishes_an_erasure_a_crash_interrupted(tmp_path: Path) -> None:
+    """A crash between an erasure's commit and its checkpoint leaves the old page in the
+    log: the next start checkpoints it away."""
+    import shutil
+
+    path, copy = tmp_path / "x.db", tmp_path / "copy.db"
+    secret = b"SECRET-HEAD-" + bytes(range(48, 122)) * 40
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("PRAGMA journal_mode = WAL")
+    raw.execute("PRAGMA wal_autocheckpoint = 0")
+    raw.execute("PRAGMA secure_delete = ON")
+    raw.execute("CREATE TABLE t (blob BLOB)")
+    raw.execute("INSERT INTO t VALUES (?)", (secret,))
+    raw.execute("DELETE FROM t")
+    shutil.copy(path, copy)  # the files as a crash leaves them, the log not folded in
+    shutil.copy(f"{path}-wal", f"{copy}-wal")
+    raw.close()
+    assert secret[:12] in Path(f"{copy}-wal").read_bytes()
+
+    async def reopen() -> None:
+        database = await Database.open(copy)
+        try:
+            wal = Path(f"{copy}-wal")
+            assert not wal.exists() or wal.stat().st_size == 0  # noqa: ASYNC240
+            assert secret[:12] not in copy.read_bytes()
+        finally:
+            await database.close()
+
+    asyncio.run(reopen())

@@ -65,3 +65,20 @@ def test_info_records_are_left_alone(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="discord")
     logging.getLogger("discord.gateway").info("Shard ID %s has connected.", "None")
     assert caplog.records[0].getMessage() == "Shard ID None has connected."
+
+
+def test_a_failure_is_logged_by_type_and_place_never_its_message(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from bot.kernel.logs import log_failure
+
+    try:
+        try:
+            raise KeyError(NOTE)
+        except KeyError as cause:
+            raise ValueError(NOTE) from cause
+    except ValueError as error:
+        log_failure(logging.getLogger("bot.test"), "a test", error)
+    assert "ValueError" in caplog.text
+    assert "caused by KeyError" in caplog.text
+    assert "Hargreaves" not in caplog.text
