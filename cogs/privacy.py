@@ -19,8 +19,8 @@ from cogs._common.messages import guarded, reply
 from cogs._common.notify import CANNOT_SEND_TO_USER, deliver
 
 PRIVACY_INTRO = (
-    "**What Balint bot keeps about you**, and for how long. All of it is in the bot's "
-    "database on the server of whoever runs the bot for your society; nothing is sent "
+    "**What Balint bot keeps about you**, and for how long. All of it is in the bot's own "
+    "database, on the computer of whoever runs the bot for your society; nothing is sent "
     "elsewhere."
 )
 PRIVACY_OUTRO = (
@@ -73,7 +73,9 @@ class DeleteButton(
         if interaction.user.id != self.user_id:
             await reply(interaction, "This button is for the member who asked; nothing was done.")
             return
-        erased = await privacy_service.erase_data(bot.database, self.user_id, bot.clock.now())
+        erased = await privacy_service.erase_data(
+            bot.database, bot.cipher, self.user_id, bot.clock.now()
+        )
         await interaction.response.edit_message(
             content=(
                 "Done: your memberships, answers, absences, swap requests, case notes, "

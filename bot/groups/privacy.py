@@ -9,8 +9,9 @@ from bot.kernel.db import Reader, Transaction
 
 DATA = {
     "members": "which groups you are in, with your role (kept while you are on the roster)",
-    "audit": "leaders' changes that name you, such as adding you to a group (kept with the "
-    "group's audit trail)",
+    "audit": "leaders' changes you made, or that name you (adding you to a group), in the "
+    "group's record of changes (kept while the group exists; after `/mydata delete` they "
+    "stay, made by or about a former member)",
 }
 
 
@@ -48,8 +49,12 @@ async def export_member(database: Reader, user_id: int) -> dict[str, object]:
 
 async def erase_member(tx: Transaction, user_id: int, now: datetime) -> None:
     await tx.execute("DELETE FROM members WHERE user_id = ?", (user_id,))
-    # an entry that names the member goes entirely: its detail may spell the id too
+    # The group's record of changes stays whole; only who made or underwent them goes:
+    # actor 0 is "a former member", and the detail no longer spells the id.
+    await tx.execute("UPDATE audit SET actor_id = 0 WHERE actor_id = ?", (user_id,))
+    await tx.execute("UPDATE audit SET subject_id = NULL WHERE subject_id = ?", (user_id,))
     await tx.execute(
-        "DELETE FROM audit WHERE actor_id = ? OR subject_id = ? OR instr(detail, ?) > 0",
-        (user_id, user_id, str(user_id)),
+        "UPDATE audit SET detail = replace(detail, ?, 'a former member')"
+        " WHERE instr(detail, ?) > 0",
+        (str(user_id), str(user_id)),
     )

@@ -14,9 +14,11 @@ from datetime import datetime
 
 from bot.groups import store as group_store
 from bot.groups.rules import Group
+from bot.kernel.crypto import Cipher
 from bot.kernel.db import Database, Reader
 from bot.kernel.errors import Refusal
 from bot.privacy.registry import KEEPERS
+from bot.reflections import service as reflection_service
 
 
 async def export_data(database: Reader, user_id: int, now: datetime) -> bytes:
@@ -48,7 +50,7 @@ async def groups_left_without_a_leader(database: Reader, user_id: int) -> list[G
     return alone
 
 
-async def erase_data(database: Database, user_id: int, now: datetime) -> Erased:
+async def erase_data(database: Database, cipher: Cipher, user_id: int, now: datetime) -> Erased:
     async with database.transaction() as tx:
         alone = await groups_left_without_a_leader(tx, user_id)
         if alone:
@@ -62,6 +64,10 @@ async def erase_data(database: Database, user_id: int, now: datetime) -> Erased:
         mine = await group_store.groups_of_user(tx, None, user_id)
         for group in mine:
             await tx.watch(group.id, now)
+        for group in mine:
+            # an open reflection window: their reflection goes, found by their tag (once
+            # closed, nothing names anyone, so nothing is left to erase)
+            await reflection_service.forget_writer(tx, cipher, group.id, user_id)
         for keeper in KEEPERS:
             await keeper.erase(tx, user_id, now)
         tx.erase_from_disk()

@@ -1,7 +1,8 @@
 """Where the database holds Discord user ids: the one declared list of them.
 
 Every table column that holds a user id is named here, so that a member's own data can
-be found (and, with `/mydata`, exported and erased) by column, never by parsing text.
+be found (and, with `/mydata`, exported and erased) by column; the few text columns that
+can spell an id (a job's key and payload) are named too.
 A test compares this list with the schema (`PRAGMA table_info`): a new column that ends
 in `_id` must be declared here, or among the ids that are not people, or be a foreign
 key to another table of the bot, or the test fails.
@@ -22,6 +23,9 @@ USER_ID_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "audit": ("actor_id", "subject_id"),
     "job_recipients": ("recipient_id",),
     "preferences": ("user_id",),
+    # ids inside text: a presenter reminder's key and payload name its presenter, and an
+    # audit entry's detail may name the member it is about
+    "jobs": ("key", "payload"),
 }
 
 # Columns ending in `_id` that hold the id of something that is not a person.

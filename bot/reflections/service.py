@@ -16,7 +16,7 @@ from typing import Any
 from bot.groups import store as group_store
 from bot.groups.rules import Group, Role
 from bot.kernel.crypto import Cipher, InvalidTag
-from bot.kernel.db import Database, Reader
+from bot.kernel.db import Database, Reader, Transaction
 from bot.kernel.errors import Refusal
 from bot.kernel.scheduler import JobScheduler, JobSpec
 from bot.reflections import rules
@@ -221,6 +221,21 @@ async def delete_own(
         if deleted:
             tx.erase_from_disk()
     return deleted
+
+
+async def forget_writer(tx: Transaction, cipher: Cipher, group_id: int, member_id: int) -> None:
+    """In the group's open windows: the member's reflection and their right to write go
+    (`/mydata delete`), found by their tag; nothing else is touched."""
+    for window in await reflection_store.open_windows_of_group(tx, group_id):
+        if window.sealed_secret is None:
+            continue
+        secret = bytes.fromhex(
+            cipher.decrypt(window.sealed_secret, rules.secret_context(group_id, window.session_id))
+        )
+        tag = rules.author_tag(secret, member_id, window.session_id)
+        if await reflection_store.delete_by_tag(tx, tag):
+            tx.erase_from_disk()
+        await reflection_store.forget_writer(tx, window.session_id, tag)
 
 
 async def close_window(database: Database, cipher: Cipher, session_id: int) -> Window | None:

@@ -132,6 +132,12 @@ async def put_reflection(
     )
 
 
+async def forget_writer(tx: Transaction, session_id: int, tag: bytes) -> None:
+    await tx.execute(
+        "DELETE FROM reflection_writers WHERE session_id = ? AND tag = ?", (session_id, tag)
+    )
+
+
 async def delete_by_tag(tx: Transaction, tag: bytes) -> bool:
     cursor = await tx.execute("DELETE FROM reflections WHERE author_tag = ?", (tag,))
     return cursor.rowcount > 0

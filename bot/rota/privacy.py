@@ -8,8 +8,8 @@ from bot.kernel.clock import from_unix
 from bot.kernel.db import Reader, Transaction
 
 DATA = {
-    "absences": "the dates you said you are away (kept until you or a leader change them)",
-    "swaps": "swap requests you made or were asked (kept with the session)",
+    "absences": "the dates you said you are away (kept while the group exists)",
+    "swaps": "swap requests you made or were asked (kept while the group exists)",
 }
 
 

@@ -8,8 +8,8 @@ from bot.kernel.clock import from_unix, to_unix
 from bot.kernel.db import Reader, Transaction
 
 DATA = {
-    "rsvps": "your Attending / Can't make it answers (kept with the session)",
-    "sessions": "the sessions you present or presented (kept with the session; after "
+    "rsvps": "your Attending / Can't make it answers (kept while the group exists)",
+    "sessions": "the sessions you present or presented (kept while the group exists; after "
     "`/mydata delete` past ones count as presented by a former member)",
 }
 

@@ -47,10 +47,11 @@ class DmsTurnedOff(Exception):
 
 def fallback_text(user_id: int, hint: str, *, turned_off: bool = False) -> str:
     if turned_off:
+        hint = hint.removeprefix("then ")
         return (
             f"<@{user_id}>, I have a message for you; you turned off my direct messages "
-            f"(`/preferences`), so I mention you here without its content. {hint[0].upper()}"
-            f"{hint[1:]}"
+            f"(`/preferences`), so I mention you here without its content. "
+            f"{hint[0].upper()}{hint[1:]}"
         )
     return (
         f"<@{user_id}>, I have a message for you but could not send it as a direct message. "
@@ -208,14 +209,16 @@ async def _tell_leader(
     except discord.Forbidden as error:
         if error.code != CANNOT_SEND_TO_USER:
             raise
-    if group.leaders_channel_id is not None:
+    if group.leaders_channel_id is not None and not turned_off:
+        # DMs closed by Discord's setting: the leaders' channel takes the notice itself. A
+        # leader who turned the bot's DMs off gets only a content-free mention anywhere.
         leaders = bot.get_partial_messageable(group.leaders_channel_id, guild_id=group.guild_id)
         await post(leaders, f"<@{user_id}>: {text}", allowed_mentions=only(user_id), nonce=nonce)
         return
     home = bot.get_partial_messageable(group.channel_id, guild_id=group.guild_id)
     hint = "until then, a leaders' channel (`/group settings leaders_channel`) can receive them."
     if turned_off:
-        hint = "a leaders' channel (`/group settings leaders_channel`) can receive them."
+        hint = "`/preferences reminder_dms:True` brings them back by DM."
     await post(
         home,
         fallback_text(user_id, hint, turned_off=turned_off),

@@ -199,3 +199,73 @@ async def test_the_last_leader_is_told_to_hand_over_first(scene: Scene) -> None:
     )
     assert "hand the group over first" in reply_text(pressed)
     assert await dump(scene.running.database) == before
+
+
+async def at(scene: Scene, instant: datetime) -> None:
+    scene.clock.set(instant)
+    await scene.settle()
+    await handlers_done()
+
+
+async def test_deleting_sends_no_reminder_twice(scene: Scene) -> None:
+    sessions = await plan(scene, count=2)
+    database = scene.running.database
+    presenter_id = await database.scalar(
+        "SELECT presenter_id FROM sessions WHERE id = ?", (sessions[0],)
+    )
+    presenter = scene.double.users[int(presenter_id)]
+    await at(scene, SESSION_START - timedelta(hours=20))
+
+    def channel_reminders() -> list[Message]:
+        return [m for m in scene.home_messages() if f"rsvp:{sessions[0]}:yes" in m.custom_ids()]
+
+    def leaders_reminders() -> list[Message]:
+        return [m for m in scene.double.dms(scene.leader) if "presents on" in m.content]
+
+    assert len(channel_reminders()) == 1
+    told = len(leaders_reminders())
+    await delete_my_data(scene, presenter)
+    await at(scene, SESSION_START - timedelta(hours=19))
+    assert len(channel_reminders()) == 1
+    assert len(leaders_reminders()) == told
+    assert (
+        await database.scalar(
+            "SELECT count(*) FROM jobs WHERE instr(key, ?) > 0 OR instr(payload, ?) > 0",
+            (str(presenter.id), str(presenter.id)),
+        )
+        == 0
+    )
+
+
+async def test_a_leader_who_turned_dms_off_gets_nothing_private_in_any_channel(
+    scene: Scene,
+) -> None:
+    await plan(scene, count=1)
+    await run(scene, "group settings", scene.leader, leaders_channel=scene.other_channel)
+    await run(scene, "preferences", scene.leader, reminder_dms=False)
+    flagger = scene.members[0]
+    await run(scene, "case flag", flagger)
+    posted = [m for m in scene.double.messages(scene.other_channel) if not m.ephemeral]
+    assert posted == []  # not even to the leaders' channel: it is not known to be private
+    [mention] = [m for m in scene.home_messages() if "turned off my direct messages" in m.content]
+    assert "may have a case" not in mention.content
+    assert f"<@{flagger.id}>" not in mention.content
+
+
+async def test_deleting_during_an_open_reflection_window_takes_the_reflection(
+    scene: Scene,
+) -> None:
+    from tests.e2e.test_reflections import invitation, write
+
+    sessions = await plan(scene, count=2)
+    alice = scene.members[0]
+    await at(scene, SESSION_START + timedelta(minutes=91))
+    await write(scene, alice, sessions[0], "A reflection written before leaving.")
+    await write(scene, scene.members[1], sessions[0], "Another member's reflection.")
+    await delete_my_data(scene, alice)
+    database = scene.running.database
+    assert await database.scalar("SELECT count(*) FROM reflections") == 1
+    again = await scene.double.click(
+        invitation(scene, sessions[0]), f"reflect:{sessions[0]}", alice
+    )
+    assert "were members when" in reply_text(again)
