@@ -10,9 +10,17 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import BalintBot
+from bot.attendance.store import group_meeting_format
 from bot.groups import audit
 from bot.groups import service as group_service
-from bot.groups.rules import MAX_GROUP_NAME, RECOMMENDED_MAX_MEMBERS, Group, PresenterMode, Role
+from bot.groups.rules import (
+    MAX_GROUP_NAME,
+    RECOMMENDED_MAX_MEMBERS,
+    Group,
+    MeetingFormat,
+    PresenterMode,
+    Role,
+)
 from bot.groups.store import get_group, guilds_with_data, roster
 from bot.kernel import zones
 from bot.kernel.clock import to_unix
@@ -43,7 +51,7 @@ def describe_offset(minutes: int | None) -> str:
     return "off" if minutes is None else f"{minutes // 60} h before"
 
 
-def describe_group(group: Group) -> list[str]:
+def describe_group(group: Group, meeting_format: MeetingFormat) -> list[str]:
     mode = (
         "assigned (the presenter is expected to bring a case)"
         if group.presenter_mode is PresenterMode.ASSIGNED
@@ -64,12 +72,14 @@ def describe_group(group: Group) -> list[str]:
         f"Leaders' channel: {leaders_channel}",
         f"Sessions shown in the server's Events: {'yes' if group.mirror_events else 'no'}",
         f"Term started: {term}",
+        f"Meets: {meeting_format} (a series can differ: `/session schedule format`)",
     ]
 
 
 def describe_audit(entry: audit.AuditEntry) -> str:
     when = discord_timestamp(entry.at, "f")
-    return f"- {when} <@{entry.actor_id}> {entry.action}: {plain(entry.detail)}"
+    who = f"<@{entry.actor_id}>" if entry.actor_id else "a former member"  # see /mydata delete
+    return f"- {when} {who} {entry.action}: {plain(entry.detail)}"
 
 
 class ConfirmDelete(discord.ui.View):
@@ -145,6 +155,9 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
         present = {guild.id for guild in self.bot.guilds}
         for guild_id in await guilds_with_data(self.bot.database) - present:
             await self._forget_server(guild_id)
+
+    async def _format_of(self, group: Group) -> MeetingFormat:
+        return await group_meeting_format(self.bot.database, group.id)
 
     async def _forget_server(self, guild_id: int) -> None:
         removed = await group_service.forget_server(self.bot.database, guild_id)
@@ -288,7 +301,7 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
         sections = [
             f"**{plain(target.name)}**: {len(entries)} people",
             "\n".join(people),
-            "\n".join(describe_group(target)),
+            "\n".join(describe_group(target, await self._format_of(target))),
             next_line,
         ]
         await reply(interaction, *sections)
@@ -311,6 +324,7 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
         leaders_channel="A private channel for leaders' notices when a leader's DMs are closed",
         term_start="First day of the current term, YYYY-MM-DD (the rota counts from it)",
         scheduled_events="Also show each session in the server's Events (needs Manage Events)",
+        meeting_format="Whether the group meets online or in person (for the leaders' log)",
     )
     @app_commands.autocomplete(group=group_choices)
     async def settings(
@@ -328,6 +342,7 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
         leaders_channel: discord.TextChannel | None = None,
         term_start: str | None = None,
         scheduled_events: bool | None = None,
+        meeting_format: Literal["in person", "online"] | None = None,
     ) -> None:
         access = await require_leader(interaction, group)
         changes: dict[str, object] = {}
@@ -345,6 +360,7 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
             ("reflection_window_h", reflection_window_hours),
             ("reflection_release", reflection_release),
             ("case_retention_h", case_retention_hours),
+            ("meeting_format", meeting_format),
         ):
             if value is not None:
                 changes[column] = value
@@ -361,7 +377,7 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
             await reply(
                 interaction,
                 f"**{plain(access.group.name)}** settings:\n"
-                + "\n".join(describe_group(access.group)),
+                + "\n".join(describe_group(access.group, await self._format_of(access.group))),
             )
             return
         outcome = await group_service.change_settings(
@@ -370,7 +386,8 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
         updated = outcome.group
         await reply(
             interaction,
-            f"Updated **{plain(updated.name)}**:\n" + "\n".join(describe_group(updated)),
+            f"Updated **{plain(updated.name)}**:\n"
+            + "\n".join(describe_group(updated, await self._format_of(updated))),
         )
         if scheduled_events is not None:
             # On: show every upcoming session as an Event; off: cancel the ones shown.

@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import BalintBot
-from bot.groups.rules import Group
+from bot.groups.rules import Group, MeetingFormat
 from bot.groups.store import get_group
 from bot.rota.service import slot_changes_in
 from bot.sessions import service as session_service
@@ -48,7 +48,9 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
         repeat="once, weekly, fortnightly or monthly",
         count="How many sessions (1 to 52)",
         group="Which group",
+        meeting_format="Online or in person, for this series (default: the group's setting)",
     )
+    @app_commands.rename(meeting_format="format")
     @app_commands.autocomplete(group=group_choices)
     async def schedule(
         self,
@@ -58,6 +60,7 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
         repeat: Literal["once", "weekly", "fortnightly", "monthly"],
         count: int,
         group: str | None = None,
+        meeting_format: Literal["in person", "online"] | None = None,
     ) -> None:
         target = (await require_leader(interaction, group)).group
         planned = await session_service.plan_sessions(
@@ -69,14 +72,16 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
             count=count,
             actor_id=interaction.user.id,
             now=self.bot.clock.now(),
+            meeting_format=None if meeting_format is None else MeetingFormat(meeting_format),
         )
         starts = planned.starts
         plural = "s" if count > 1 else ""
         lines = [f"- {format_when(when)}" for when in starts]
+        how = f"{repeat}, `{target.timezone}`" + (f", {meeting_format}" if meeting_format else "")
         await reply(
             interaction,
             f"Planned {count} session{plural} of {duration} minutes for "
-            f"**{plain(target.name)}** ({repeat}, `{target.timezone}`):",
+            f"**{plain(target.name)}** ({how}):",
             "\n".join(lines),
             "Presenters are assigned by the rota; see `/rota show`.",
             await slots_changed_text(self.bot, target, planned.notices),

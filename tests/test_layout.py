@@ -46,6 +46,8 @@ PURE_MODULES = {
     "bot.cases.drafts",
     "bot.kernel.drafts",
     "bot.reflections.rules",
+    "bot.attendance.rules",
+    "bot.attendance.log",
 }
 
 

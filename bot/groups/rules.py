@@ -28,6 +28,14 @@ class PresenterMode(StrEnum):
     ON_DECK = "on-deck"  # anyone may volunteer; the on-deck member is the fallback
 
 
+class MeetingFormat(StrEnum):
+    """How a group meets (a setting; `/session schedule format` overrides it for a
+    series). The leaders' log for accreditation records it per session."""
+
+    IN_PERSON = "in person"
+    ONLINE = "online"
+
+
 @dataclass(frozen=True)
 class Group:
     id: int
@@ -78,6 +86,7 @@ SETTING_COLUMNS = frozenset(
         "leaders_channel_id",
         "term_start",
         "mirror_events",
+        "meeting_format",
     }
 )
 # The settings that decide when a group's reminders fall due.

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.attendance import privacy as attendance
 from bot.cases import privacy as cases
 from bot.groups import privacy as groups
 from bot.kernel.db import Reader, Transaction
@@ -32,6 +33,7 @@ class Keeper:
 # In the order they erase: the capabilities that refer to the roster before the roster.
 KEEPERS: tuple[Keeper, ...] = (
     Keeper("cases", cases.DATA, cases.export_member, cases.erase_member),
+    Keeper("attendance", attendance.DATA, attendance.export_member, attendance.erase_member),
     Keeper("rota", rota.DATA, rota.export_member, rota.erase_member),
     Keeper("sessions", sessions.DATA, sessions.export_member, sessions.erase_member),
     Keeper("groups", groups.DATA, groups.export_member, groups.erase_member),

@@ -23,6 +23,7 @@ USER_ID_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "audit": ("actor_id", "subject_id"),
     "job_recipients": ("recipient_id",),
     "preferences": ("user_id",),
+    "attendance": ("user_id",),
     # ids inside text: a presenter reminder's key and payload name its presenter, and an
     # audit entry's detail may name the member it is about
     "jobs": ("key", "payload"),

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from bot.groups import audit
 from bot.groups import store as group_store
-from bot.groups.rules import Group
+from bot.groups.rules import Group, MeetingFormat
 from bot.kernel import zones
 from bot.kernel.db import Database, Reader
 from bot.kernel.errors import Refusal
@@ -82,8 +82,10 @@ async def plan_sessions(
     count: int,
     actor_id: int,
     now: datetime,
+    meeting_format: MeetingFormat | None = None,
 ) -> Planned:
-    """Plan `count` sessions from the local `start`, repeating in the group's zone."""
+    """Plan `count` sessions from the local `start`, repeating in the group's zone;
+    `meeting_format` overrides the group's (online or in person) for this series."""
     zone = zones.zone(group.timezone)
     if not MIN_COUNT <= count <= MAX_COUNT:
         raise Refusal(f"`count` must be from {MIN_COUNT} to {MAX_COUNT}, not {count}.")
@@ -93,15 +95,12 @@ async def plan_sessions(
     starts = plan_series(first, zone, Repeat(repeat), count)
     async with database.transaction() as tx:
         await tx.watch(group.id, now)
-        await session_store.add_sessions(tx, group.id, starts, length, now)
-        await audit.record_change(
-            tx,
-            group,
-            actor_id,
-            "session schedule",
-            f"{count} x {repeat} from {start} ({group.timezone}), {duration} min",
-            now,
-        )
+        chosen = None if meeting_format is None else meeting_format.value
+        await session_store.add_sessions(tx, group.id, starts, length, now, chosen)
+        detail = f"{count} x {repeat} from {start} ({group.timezone}), {duration} min"
+        if meeting_format is not None:
+            detail += f", {meeting_format}"
+        await audit.record_change(tx, group, actor_id, "session schedule", detail, now)
     return Planned(starts, tx.notices)
 
 

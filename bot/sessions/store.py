@@ -50,13 +50,22 @@ async def add_sessions(
     starts: Iterable[datetime],
     duration: timedelta,
     now: datetime,
+    meeting_format: str | None = None,
 ) -> list[int]:
+    """Add the sessions; `meeting_format` (online, in person) overrides the group's for
+    them, None leaves it to the group's setting."""
     ids: list[int] = []
     for start in starts:
         cursor = await tx.execute(
-            "INSERT INTO sessions (group_id, starts_at, duration_min, created_at)"
-            " VALUES (?, ?, ?, ?)",
-            (group_id, to_unix(start), int(duration.total_seconds() // 60), to_unix(now)),
+            "INSERT INTO sessions (group_id, starts_at, duration_min, created_at, meeting_format)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (
+                group_id,
+                to_unix(start),
+                int(duration.total_seconds() // 60),
+                to_unix(now),
+                meeting_format,
+            ),
         )
         assert cursor.lastrowid is not None
         ids.append(cursor.lastrowid)

@@ -565,6 +565,7 @@ async def test_settings_without_options_shows_the_current_settings(scene: Scene)
         "Leaders' channel: none",
         "Sessions shown in the server's Events: no",
         "Term started: not set",
+        "Meets: in person (a series can differ: `/session schedule format`)",
     ]
     assert await snapshot(scene) == before  # looking is not a change: no audit entry
 
@@ -618,6 +619,7 @@ async def test_settings_change_is_stored_shown_and_audited(scene: Scene) -> None
         "leaders_channel_id": scene.other_channel.id,
         "term_start": int(term.timestamp()),
         "mirror_events": 1,
+        "meeting_format": "in person",
     }
     [entry] = await rows(
         scene, "SELECT * FROM audit WHERE group_id = ? AND action = 'settings'", gid

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bot.attendance.jobs import AttendanceReconciler
 from bot.capabilities import RECONCILERS
 from bot.cases import service as case_service
 from bot.cases.jobs import CaseReconciler
@@ -130,14 +131,27 @@ class PlanningFailed(Exception):
 
 
 @pytest.mark.parametrize(
-    "reconciler", [RotaReconciler, ReminderReconciler, CaseReconciler, ReflectionReconciler]
+    "reconciler",
+    [
+        RotaReconciler,
+        ReminderReconciler,
+        CaseReconciler,
+        ReflectionReconciler,
+        AttendanceReconciler,
+    ],
 )
 @pytest.mark.parametrize("action", sorted(ACTIONS))
 async def test_a_failing_follow_up_leaves_nothing_of_the_action(
     database: Database,
     monkeypatch: pytest.MonkeyPatch,
     action: str,
-    reconciler: type[RotaReconciler | ReminderReconciler | CaseReconciler | ReflectionReconciler],
+    reconciler: type[
+        RotaReconciler
+        | ReminderReconciler
+        | CaseReconciler
+        | ReflectionReconciler
+        | AttendanceReconciler
+    ],
 ) -> None:
     group = await planned_group(database)
     sessions = [s.id for s in await upcoming_sessions(database, group.id, NOW)]
