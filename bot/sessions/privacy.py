@@ -46,7 +46,7 @@ async def erase_member(tx: Transaction, user_id: int, now: datetime) -> None:
     # Past presentations stay as sessions without a presenter (a count, not a person);
     # upcoming slots are handed on by the rota when the roster no longer has them.
     await tx.execute(
-        "UPDATE sessions SET presenter_id = NULL, presenter_locked = 0"
+        "UPDATE sessions SET presenter_id = NULL, presenter_locked = 0, presented_by_former = 1"
         " WHERE presenter_id = ? AND starts_at <= ?",
         (user_id, to_unix(now)),
     )

@@ -23,6 +23,7 @@ class Session:
     event_id: int | None = None
     revision: int = 0  # raised by every move: its reminders are new ones
     presenter_reminded: int | None = None  # who received the presenter reminder
+    by_former_member: bool = False  # presented by someone who has since erased their data
 
     @property
     def ends_at(self) -> datetime:
@@ -41,6 +42,7 @@ class Session:
             event_id=row["event_id"],
             revision=row["revision"],
             presenter_reminded=row["presenter_reminded"],
+            by_former_member=bool(row["presented_by_former"]),
         )
 
 
@@ -196,5 +198,8 @@ async def mark_presenter_reminded(tx: Transaction, session_id: int, presenter_id
     """The presenter reminder of the session reached `presenter_id` (their slot then stays
     theirs when the rota is re-planned, unless they can no longer present)."""
     await tx.execute(
-        "UPDATE sessions SET presenter_reminded = ? WHERE id = ?", (presenter_id, session_id)
+        # only while they still hold the slot: a presenter who erased their data (or lost
+        # the slot) while the reminder was on its way is not written back
+        "UPDATE sessions SET presenter_reminded = ? WHERE id = ? AND presenter_id = ?",
+        (presenter_id, session_id, presenter_id),
     )

@@ -261,14 +261,19 @@ class RotaCommands(
     ) -> None:
         target = (await require_member(interaction, group)).group
         past = await session_store.past_sessions(self.bot.database, target.id, self.bot.clock.now())
-        presented = [s for s in past if s.presenter_id is not None]
-        lines = [f"- {format_when(s.starts_at)}: <@{s.presenter_id}>" for s in presented[-25:]]
+        presented = [s for s in past if s.presenter_id is not None or s.by_former_member]
+        lines = [
+            f"- {format_when(s.starts_at)}: "
+            + (f"<@{s.presenter_id}>" if s.presenter_id is not None else "a former member")
+            for s in presented[-25:]
+        ]
+        counted = [s for s in presented if s.presenter_id is not None]
         in_term = Counter(
             s.presenter_id
-            for s in presented
+            for s in counted
             if target.term_start is None or s.starts_at >= target.term_start
         )
-        ever = Counter(s.presenter_id for s in presented)
+        ever = Counter(s.presenter_id for s in counted)
         counts = [
             f"- <@{member}>: {in_term.get(member, 0)} this term, {total} in all"
             for member, total in ever.most_common()
@@ -277,6 +282,9 @@ class RotaCommands(
             f"**{plain(target.name)}**: presentations",
             "\n".join(lines) or "Nobody has presented yet.",
         ]
+        former = sum(s.presenter_id is None for s in presented)
+        if former:
+            counts.append(f"- former members: {former} in all")
         if counts:
             sections.append("**Counts**\n" + "\n".join(counts))
         await reply(interaction, *sections)

@@ -269,3 +269,37 @@ async def test_deleting_during_an_open_reflection_window_takes_the_reflection(
         invitation(scene, sessions[0]), f"reflect:{sessions[0]}", alice
     )
     assert "were members when" in reply_text(again)
+
+
+async def test_past_presentations_stay_as_a_former_members(scene: Scene) -> None:
+    sessions = await plan(scene, count=2)
+    database = scene.running.database
+    presenter_id = await database.scalar(
+        "SELECT presenter_id FROM sessions WHERE id = ?", (sessions[0],)
+    )
+    presenter = scene.double.users[int(presenter_id)]
+    await at(scene, SESSION_START + timedelta(days=3))
+    await delete_my_data(scene, presenter)
+    other = next(user for user in scene.members if user is not presenter)
+    history = await run(scene, "rota history", other)
+    assert "a former member" in history
+    assert "former members: 1 in all" in history
+
+
+async def test_a_reminder_already_on_its_way_does_not_write_the_id_back(scene: Scene) -> None:
+    from bot.sessions.store import mark_presenter_reminded
+
+    sessions = await plan(scene, count=2)
+    database = scene.running.database
+    presenter_id = int(
+        await database.scalar("SELECT presenter_id FROM sessions WHERE id = ?", (sessions[0],))
+    )
+    await delete_my_data(scene, scene.double.users[presenter_id])
+    async with database.transaction() as tx:  # what the reminder in flight does after sending
+        await mark_presenter_reminded(tx, sessions[0], presenter_id)
+    assert (
+        await database.scalar(
+            "SELECT count(*) FROM sessions WHERE presenter_reminded = ?", (presenter_id,)
+        )
+        == 0
+    )
