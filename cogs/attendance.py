@@ -30,15 +30,19 @@ from bot.attendance.log import leader_log_csv
 from bot.attendance.rules import parse_present
 from bot.groups.rules import Group
 from bot.groups.store import get_group
-from bot.kernel import zones
 from bot.kernel.errors import Refusal
 from bot.kernel.scheduler import Job, JobScheduler
 from bot.reminders.rules import reminder_nonce
-from bot.sessions.recurrence import discord_timestamp, format_local_start, format_when
+from bot.sessions.recurrence import discord_timestamp, format_when
 from bot.sessions.store import get_session
 from cogs._common.access import access_to, require_leader, resolve_group
 from cogs._common.audience import Audience
-from cogs._common.autocomplete import MAX_CHOICES, choice_name, group_choices
+from cogs._common.autocomplete import (
+    MAX_CHOICES,
+    group_being_chosen_for,
+    group_choices,
+    session_choice_list,
+)
 from cogs._common.messages import NO_PINGS, guarded, plain, reply
 from cogs._common.notify import tell_leaders
 
@@ -141,25 +145,14 @@ async def started_session_choices(
 ) -> list[app_commands.Choice[int]]:
     """The sessions of the group that have started, most recent first, as local date
     and time (those already recorded say so); offered to its leaders only."""
-    try:
-        group = await resolve_group(interaction, getattr(interaction.namespace, "group", None))
-    except Refusal:
+    group = await group_being_chosen_for(interaction)
+    if group is None or not (await access_to(interaction, group)).can_lead:
         return []
-    if not (await access_to(interaction, group)).can_lead:
-        return []
-    zone = zones.zone(group.timezone)
     started = await attendance_store.started_sessions(
         interaction.client.database, group.id, interaction.client.clock.now(), MAX_CHOICES
     )
-    choices = []
-    for session, recorded in started:
-        after = ") · recorded" if recorded else ")"
-        label = choice_name(
-            f"{format_local_start(session.starts_at, zone)} (", group.timezone, after
-        )
-        if current.strip() in label:
-            choices.append(app_commands.Choice(name=label, value=session.id))
-    return choices
+    listed = ((s.id, s.starts_at, " · recorded" if recorded else "") for s, recorded in started)
+    return session_choice_list(group, listed, current)
 
 
 class Attendance(commands.Cog):

@@ -255,10 +255,10 @@ async def close_window(database: Database, cipher: Cipher, session_id: int) -> W
             cipher.decrypt(stored.ciphertext, context)
             for stored in await reflection_store.reflections_of(tx, session_id)
         ]
-        threshold = window.threshold or rules.effective_threshold(group.reflection_threshold)
+        threshold = window.threshold or group.reflection_threshold
         await reflection_store.delete_reflections(tx, session_id)
         state = "withheld"
-        if len(received) >= threshold:
+        if rules.released(len(received), threshold):
             state = "released"
             positions = rules.shuffled_positions(len(received))
             for position, payload in sorted(zip(positions, received, strict=True)):

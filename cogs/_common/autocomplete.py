@@ -4,6 +4,8 @@ whole answer, and the user sees no choices at all, if one name is longer)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import discord
@@ -63,26 +65,39 @@ def group_label(interaction: discord.Interaction[BalintBot], group: Group) -> st
     return choice_name(f"{group.name} (", server.name, ")")
 
 
+async def group_being_chosen_for(interaction: discord.Interaction[BalintBot]) -> Group | None:
+    """The group a command's other options are about while the user types (its `group`
+    option if filled in, else as `resolve_group` finds it); None when that is unclear."""
+    try:
+        return await resolve_group(interaction, getattr(interaction.namespace, "group", None))
+    except Refusal:
+        return None
+
+
+def session_choice_list(
+    group: Group, sessions: Iterable[tuple[int, datetime, str]], current: str
+) -> list[app_commands.Choice[int]]:
+    """Sessions (id, start, a note after the zone) as choices labelled with their local
+    date and time in the group's zone, those matching what the user typed, at most 25."""
+    zone = zones.zone(group.timezone)
+    choices = []
+    for session_id, starts_at, note in sessions:
+        label = choice_name(f"{format_local_start(starts_at, zone)} (", group.timezone, f"){note}")
+        if current.strip() in label:
+            choices.append(app_commands.Choice(name=label, value=session_id))
+    return choices[:MAX_CHOICES]
+
+
 async def session_choices(
     interaction: discord.Interaction[BalintBot], current: str
 ) -> list[app_commands.Choice[int]]:
     """Upcoming sessions of the group the command is about, as local date and time."""
-
-    group_option = getattr(interaction.namespace, "group", None)
-    try:
-        group = await resolve_group(interaction, group_option)
-    except Refusal:
+    group = await group_being_chosen_for(interaction)
+    if group is None or not (await access_to(interaction, group)).can_read:
         return []
-    if not (await access_to(interaction, group)).can_read:
-        return []
-    zone = zones.zone(group.timezone)
     now = interaction.client.clock.now()
-    choices = []
-    for session in await upcoming_sessions(interaction.client.database, group.id, now):
-        label = choice_name(f"{format_local_start(session.starts_at, zone)} (", group.timezone, ")")
-        if current.strip() in label:
-            choices.append(app_commands.Choice(name=label, value=session.id))
-    return choices[:MAX_CHOICES]
+    upcoming = await upcoming_sessions(interaction.client.database, group.id, now)
+    return session_choice_list(group, ((s.id, s.starts_at, "") for s in upcoming), current)
 
 
 async def my_slot_choices(

@@ -249,20 +249,26 @@ async def confirm(bot: BalintBot, interaction: discord.Interaction[Any], draft: 
     if not draft.item.via_form:
         done += f"\n\n{DM_CAVEAT}"
     await interaction.response.edit_message(content=done, view=None)
-    await tell_leaders_about(bot, sent, draft.author_id, "sent a case note")
+    await tell_leaders_about(bot, sent, draft.author_id, "sent a case note", to_read=True)
     await deliver(bot, where.group, sent.notices, "a case note was sent")
 
 
 async def tell_leaders_about(
-    bot: BalintBot, sent: case_service.CaseSent, member_id: int, what: str
+    bot: BalintBot,
+    sent: case_service.CaseSent,
+    member_id: int,
+    what: str,
+    *,
+    to_read: bool = False,
 ) -> None:
-    """The leaders hear that something came in (or went), never what it says."""
+    """The leaders hear that something came in (or went), never what it says; `to_read`:
+    a note came in, which they can read."""
     where = sent.destination
     text = (
         f"**{plain(where.group.name)}**: <@{member_id}> {what} for the session on "
         f"{format_when(where.session.starts_at)}."
     )
-    if what != "withdrew their case note" and not sent.is_flag:
+    if to_read:
         text += " Read it with `/case view`; only the group's leaders can."
     await best_effort("a case notice", tell_leaders(bot, where.group, text))
 

@@ -10,7 +10,6 @@ from discord.ext import commands
 from bot.app import BalintBot
 from bot.groups.rules import Group, Role
 from bot.groups.store import roster
-from bot.kernel import zones
 from bot.kernel.errors import Refusal
 from bot.kernel.scheduler import Job, JobScheduler
 from bot.reflections import service as reflection_service
@@ -18,10 +17,10 @@ from bot.reflections import store as reflection_store
 from bot.reflections.rules import effective_threshold
 from bot.reminders.rules import reminder_nonce
 from bot.sessions import store as session_store
-from bot.sessions.recurrence import format_local_start, format_when
-from cogs._common.access import access_to, require_leader, require_member, resolve_group
+from bot.sessions.recurrence import format_when
+from cogs._common.access import access_to, require_leader, require_member
 from cogs._common.audience import Audience
-from cogs._common.autocomplete import MAX_CHOICES, choice_name, group_choices
+from cogs._common.autocomplete import group_being_chosen_for, group_choices, session_choice_list
 from cogs._common.forms import submitted_form_id
 from cogs._common.messages import NO_PINGS, answer_error, plain, post, reply
 from cogs._common.notify import (
@@ -34,7 +33,6 @@ from cogs._common.notify import (
 )
 from cogs.reflections.writing import (
     COG_NAME,
-    INVITE_LABEL,
     invite_view,
     new_pending,
     start_writing,
@@ -47,25 +45,19 @@ async def released_choices(
     interaction: discord.Interaction[BalintBot], current: str
 ) -> list[app_commands.Choice[int]]:
     """The sessions of the group whose reflections were released, latest first."""
-    try:
-        group = await resolve_group(interaction, getattr(interaction.namespace, "group", None))
-    except Refusal:
+    group = await group_being_chosen_for(interaction)
+    if group is None:
         return []
     access = await access_to(interaction, group)
     if access.role is None or not access.role.leads:
         return []
-    zone = zones.zone(group.timezone)
-    choices = []
-    for window in await reflection_store.released_windows_of_group(
-        interaction.client.database, group.id
-    ):
-        session = await session_store.get_session(interaction.client.database, window.session_id)
-        if session is None:
-            continue
-        label = choice_name(f"{format_local_start(session.starts_at, zone)} (", group.timezone, ")")
-        if current.strip() in label:
-            choices.append(app_commands.Choice(name=label, value=session.id))
-    return choices[:MAX_CHOICES]
+    database = interaction.client.database
+    listed = []
+    for window in await reflection_store.released_windows_of_group(database, group.id):
+        session = await session_store.get_session(database, window.session_id)
+        if session is not None:
+            listed.append((session.id, session.starts_at, ""))
+    return session_choice_list(group, listed, current)
 
 
 class NotAllReached(Exception):
@@ -288,6 +280,3 @@ class Reflections(commands.Cog, name=COG_NAME):
             )
         # retried (until it is no longer useful) for the leaders not reached yet
         await tell_leaders_for_job(self.bot, group, text, job)
-
-
-__all__ = ["INVITE_LABEL", "Reflections"]
