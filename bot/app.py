@@ -1,4 +1,8 @@
-"""The bot: a `commands.Bot` that owns the database, the scheduler and the cogs."""
+"""The bot: a `commands.AutoShardedBot` that owns the database, the scheduler and the cogs.
+
+It always runs sharded: with one shard (Discord's recommendation below about 2,500 servers)
+that costs nothing, and a bot that grows only changes ``SHARD_COUNT`` (or nothing, when it
+is left to Discord's recommendation)."""
 
 from __future__ import annotations
 
@@ -92,7 +96,7 @@ HANDLER_TASK_NAMES = (
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
-class BalintBot(commands.Bot):
+class BalintBot(commands.AutoShardedBot):
     def __init__(
         self,
         settings: Settings,
@@ -108,6 +112,7 @@ class BalintBot(commands.Bot):
             tree_cls=BalintTree,
             # Nobody is pinged unless a message names them explicitly.
             allowed_mentions=discord.AllowedMentions.none(),
+            shard_count=settings.shard_count,
             **options,
         )
         # Whatever level logging is set to, the libraries' DEBUG records never carry what

@@ -22,6 +22,8 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # A bot token is three base64url parts separated by dots: user id, timestamp, HMAC.
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{17,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}$")
 KEY_BYTES = 32  # AES-256-GCM
+# Discord requires sharding from 2,500 servers; each shard serves at most that many.
+MAX_SHARD_COUNT = 1024
 
 
 class ConfigError(Exception):
@@ -36,6 +38,8 @@ class Settings:
     dev_guild_id: int | None = None
     log_level: str = "INFO"
     key_was_generated: bool = False
+    shard_count: int | None = None
+    """How many gateway shards to run; None asks Discord for its recommendation."""
 
 
 def encode_key(key: bytes) -> str:
@@ -137,6 +141,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
 
+    shard_count = _shard_count(env.get("SHARD_COUNT", ""))
     key, generated = _load_or_create_key(env, database_path)
     return Settings(
         token=token,
@@ -145,4 +150,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         dev_guild_id=dev_guild_id,
         log_level=log_level,
         key_was_generated=generated,
+        shard_count=shard_count,
     )
+
+
+def _shard_count(text: str) -> int | None:
+    """SHARD_COUNT: empty or ``auto`` for Discord's recommendation, else 1 to 1024."""
+    text = text.strip().lower()
+    if text in ("", "auto"):
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= MAX_SHARD_COUNT:
+        raise ConfigError(
+            f"SHARD_COUNT must be auto (Discord's recommendation) or a whole number from 1 "
+            f"to {MAX_SHARD_COUNT}, not {text!r}"
+        )
+    return int(text)

@@ -41,6 +41,7 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.database_path == Path("balint.db")
     assert settings.dev_guild_id is None
     assert settings.log_level == "INFO"
+    assert settings.shard_count is None
 
 
 def test_token_never_in_repr(tmp_path: Path) -> None:
@@ -56,6 +57,9 @@ def test_token_never_in_repr(tmp_path: Path) -> None:
         ({"DISCORD_TOKEN": "not-a-token"}, "does not look like a bot token"),
         ({"DEV_GUILD_ID": "my server"}, "DEV_GUILD_ID must be a server id"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of"),
+        ({"SHARD_COUNT": "two"}, "SHARD_COUNT must be auto"),
+        ({"SHARD_COUNT": "0"}, "SHARD_COUNT must be auto"),
+        ({"SHARD_COUNT": "5000"}, "SHARD_COUNT must be auto"),
         ({"ENCRYPTION_KEY": "%%%"}, "not valid URL-safe base64"),
         ({"ENCRYPTION_KEY": base64.urlsafe_b64encode(b"short").decode()}, "32 bytes, not 5"),
         ({"DATABASE_PATH": "/nonexistent-folder/x.db"}, "does not exist"),
@@ -68,6 +72,13 @@ def test_bad_values_are_one_line_errors(
         load_settings(env(tmp_path, **overrides))
     assert "\n" not in str(caught.value)
     assert TOKEN not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("", None), ("auto", None), ("AUTO", None), ("3", 3)]
+)
+def test_shard_count(tmp_path: Path, text: str, expected: int | None) -> None:
+    assert load_settings(env(tmp_path, SHARD_COUNT=text)).shard_count == expected
 
 
 def test_database_path_that_is_a_directory(tmp_path: Path) -> None:
