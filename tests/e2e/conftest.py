@@ -30,6 +30,7 @@ import pytest
 from bot.app import HANDLER_TASK_NAMES, BalintBot
 from bot.kernel.clock import ManualClock
 from bot.kernel.config import Settings
+from bot.kernel.pacing import Pacer
 from tests.double import Channel, DiscordDouble, Guild, Interaction, Message, Request, User
 
 # A Monday morning, well before the sessions the tests plan.
@@ -132,6 +133,18 @@ async def handlers_done() -> None:
         remaining = deadline - loop.time()
         assert remaining > 0, f"the bot is still handling {busy}"
         await asyncio.wait(busy, timeout=remaining)
+
+
+def instant_pacer() -> Pacer:
+    """The production DM pacer on a clock that jumps instead of sleeping: DMs keep their
+    order and nothing is dropped, but a test telling a dozen people takes no real time."""
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+        await asyncio.sleep(0)
+
+    return Pacer(monotonic=lambda: now[0], sleep=sleep)
 
 
 def reply_text(interaction: Interaction) -> str:

@@ -5,7 +5,6 @@ two leaders' notes exactly once (across a restart), and /leader log read back wi
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from datetime import UTC, datetime, timedelta
@@ -13,27 +12,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.attendance.rules import answers_checked_at
-from bot.kernel.pacing import Pacer
 from tests.double import Channel, Interaction, Message, User
-from tests.e2e.conftest import Scene, handlers_done, reply_text
+from tests.e2e.conftest import Scene, handlers_done, instant_pacer, reply_text
 
 FIRST = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)  # 19:00 in London (GMT)
 WEEK = timedelta(weeks=1)
 MISSED = "was not at the last two sessions"
 FEW = "have answered Attending"
 CHECK = answers_checked_at(FIRST)  # the leaders' check of the answers (a day before)
-
-
-def instant_pacer() -> Pacer:
-    """The production DM pacer on a clock that jumps instead of sleeping: the reminders
-    and invitations the weeks bring take no real time."""
-    now = [0.0]
-
-    async def sleep(seconds: float) -> None:
-        now[0] += seconds
-        await asyncio.sleep(0)
-
-    return Pacer(monotonic=lambda: now[0], sleep=sleep)
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,6 @@ then gives the sessions to alice, bob, carol, dave, alice, bob, carol, dave.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -18,9 +17,8 @@ from typing import Any
 
 import pytest
 
-from bot.kernel.pacing import Pacer
 from tests.double import Interaction, Message, User
-from tests.e2e.conftest import Scene, handlers_done, mention_problems, reply_text
+from tests.e2e.conftest import Scene, handlers_done, instant_pacer, mention_problems, reply_text
 
 FIRST = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
 STARTS = [FIRST + timedelta(weeks=week) for week in range(8)]
@@ -97,18 +95,6 @@ def ids(*users: User) -> list[int]:
 
 
 # -- fixtures ----------------------------------------------------------------------------------
-
-
-def instant_pacer() -> Pacer:
-    """The production DM pacer on a clock that jumps instead of sleeping: DMs keep their
-    order and nothing is dropped, but a test telling a dozen people takes no real time."""
-    now = [0.0]
-
-    async def sleep(seconds: float) -> None:
-        now[0] += seconds
-        await asyncio.sleep(0)
-
-    return Pacer(monotonic=lambda: now[0], sleep=sleep)
 
 
 @pytest.fixture
