@@ -27,7 +27,7 @@ PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --
 	--generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
 	$(LOCKFLAGS)
 
-.PHONY: run test lint typecheck bench lock clean
+.PHONY: run test lint typecheck bench lock clean deps check status backup rotate-key
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,25 @@ $(VENV)/.installed-test: requirements/test.txt pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed-run
 	$(BIN)/python -m bot
+
+# The tools for whoever hosts the bot (README, "Running it for real"); like `make run`, they
+# read .env. `make deps` only installs the bot's dependencies (for a service, or after an
+# upgrade). `make backup` writes into backups/ (a file named by the time); `make backup
+# BACKUP=path` writes that file (or into that folder).
+deps: $(VENV)/.installed-run
+
+check: $(VENV)/.installed-run
+	$(BIN)/python -m bot check
+
+status: $(VENV)/.installed-run
+	$(BIN)/python -m bot status
+
+backup: $(VENV)/.installed-run
+	@if [ -z "$(BACKUP)" ]; then mkdir -p backups; fi
+	$(BIN)/python -m bot backup "$(or $(BACKUP),backups/)"
+
+rotate-key: $(VENV)/.installed-run
+	$(BIN)/python -m bot rotate-key
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

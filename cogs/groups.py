@@ -161,7 +161,12 @@ class GroupCommands(commands.GroupCog, group_name="group", group_description="Ba
 
     async def _forget_server(self, guild_id: int) -> None:
         removed = await group_service.forget_server(self.bot.database, guild_id)
-        log.info("not in server %s any more: deleted %d group(s) and its data", guild_id, removed)
+        log.info(
+            "not in server %s any more: deleted %d group(s) and its data",
+            guild_id,
+            removed,
+            extra={"guild_id": guild_id},
+        )
 
     @app_commands.command(
         name="create",

@@ -15,10 +15,13 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 log = logging.getLogger(__name__)
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# text: one readable line a record (the default); json: one JSON object a line, for tools.
+LOG_FORMATS = ("text", "json")
 # A bot token is three base64url parts separated by dots: user id, timestamp, HMAC.
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{17,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}$")
 KEY_BYTES = 32  # AES-256-GCM
@@ -28,6 +31,11 @@ MAX_SHARD_COUNT = 1024
 
 class ConfigError(Exception):
     """A configuration problem, explained in one line."""
+
+
+KeySource = Literal["environment", "file", "generated", "missing"]
+"""Where the encryption key came from: ENCRYPTION_KEY, the key file beside the database,
+a key file generated just now, or nowhere (only when asked not to generate one)."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,8 @@ class Settings:
     key_was_generated: bool = False
     shard_count: int | None = None
     """How many gateway shards to run; None asks Discord for its recommendation."""
+    log_format: str = "text"
+    key_source: KeySource = "environment"
 
 
 def encode_key(key: bytes) -> str:
@@ -82,31 +92,51 @@ def _check_database_path(path: Path) -> None:
         raise ConfigError(f"DATABASE_PATH {path}: the folder {parent} is not writable")
 
 
-def _load_or_create_key(env: Mapping[str, str], database_path: Path) -> tuple[bytes, bool]:
+def _load_key(
+    env: Mapping[str, str], database_path: Path, *, create: bool
+) -> tuple[bytes, KeySource]:
+    """The key from ENCRYPTION_KEY, else from the key file; without either, a new key file
+    (or, when `create` is false, no key at all: `b""`, source "missing")."""
     text = env.get("ENCRYPTION_KEY", "").strip()
     if text:
-        return decode_key(text), False
+        return decode_key(text), "environment"
     key_file = key_file_for(database_path)
     if key_file.exists():
         try:
-            return decode_key(key_file.read_text(encoding="ascii")), False
+            return decode_key(key_file.read_text(encoding="ascii")), "file"
         except (OSError, UnicodeDecodeError):
             raise ConfigError(f"the key file {key_file} cannot be read") from None
+    if not create:
+        return b"", "missing"
     key = secrets.token_bytes(KEY_BYTES)
     try:
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(encode_key(key) + "\n")
+        write_key_file(key_file, key)
     except OSError as error:
         raise ConfigError(f"cannot write a new key file {key_file}: {error.strerror}") from None
-    return key, True
+    return key, "generated"
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+def write_key_file(path: Path, key: bytes) -> None:
+    """Write `key` to a new file readable by this user only; refuse to replace one."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(encode_key(key) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    *,
+    create_key: bool = True,
+    require_token: bool = True,
+) -> Settings:
     """Read and validate the configuration; raise `ConfigError` with one line on a problem.
 
     With `env` omitted, `.env` in the working directory is loaded first (real environment
-    variables win over it).
+    variables win over it). The operator's tools read it without side effects:
+    `create_key=False` never writes a key file (a missing key is reported as such), and
+    `require_token=False` is for the tools that do not talk to Discord.
     """
     if env is None:
         from dotenv import load_dotenv
@@ -115,11 +145,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ
 
     token = env.get("DISCORD_TOKEN", "").strip()
-    if not token:
+    if not token and require_token:
         raise ConfigError(
             "DISCORD_TOKEN is not set; copy config.example.env to .env and fill it in"
         )
-    if not _TOKEN_SHAPE.match(token):
+    if token and not _TOKEN_SHAPE.match(token):
         raise ConfigError(
             "DISCORD_TOKEN does not look like a bot token (three parts separated by dots); "
             "copy it again from the Developer Portal, Bot page"
@@ -141,16 +171,22 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
 
+    log_format = (env.get("LOG_FORMAT", "").strip() or "text").lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be text (the default) or json, not {log_format!r}")
+
     shard_count = _shard_count(env.get("SHARD_COUNT", ""))
-    key, generated = _load_or_create_key(env, database_path)
+    key, key_source = _load_key(env, database_path, create=create_key)
     return Settings(
         token=token,
         database_path=database_path,
         encryption_key=key,
         dev_guild_id=dev_guild_id,
         log_level=log_level,
-        key_was_generated=generated,
+        key_was_generated=key_source == "generated",
         shard_count=shard_count,
+        log_format=log_format,
+        key_source=key_source,
     )
 
 

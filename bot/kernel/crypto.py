@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from bot.kernel.db import Database
 
 NONCE_BYTES = 12
-_KEY_CHECK = "encryption_key_check"
+KEY_CHECK_META = "encryption_key_check"
+"""The `meta` row that holds the key check value (the operator's tools read it too)."""
 
 
 class KeyMismatch(Exception):
@@ -43,19 +44,33 @@ class Cipher:
         return hmac.new(self._key, b"balint-bot key check v1", hashlib.sha256).hexdigest()
 
 
+def matches_key_check(stored: object, cipher: Cipher) -> bool:
+    """Whether a stored key check value is the one of `cipher`'s key."""
+    return hmac.compare_digest(str(stored), cipher.key_check_value())
+
+
 async def verify_key(database: Database, cipher: Cipher) -> None:
     """Record the key's check value on first use; refuse a different key afterwards."""
-    stored = await database.scalar("SELECT value FROM meta WHERE key = ?", (_KEY_CHECK,))
-    expected = cipher.key_check_value()
+    stored = await database.scalar("SELECT value FROM meta WHERE key = ?", (KEY_CHECK_META,))
     if stored is None:
         async with database.transaction() as tx:
-            await tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (_KEY_CHECK, expected))
+            await tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)",
+                (KEY_CHECK_META, cipher.key_check_value()),
+            )
         return
-    if not hmac.compare_digest(str(stored), expected):
+    if not matches_key_check(stored, cipher):
         raise KeyMismatch(
             "ENCRYPTION_KEY is not the key this database was created with; "
             "restore the backed-up key"
         )
 
 
-__all__ = ["Cipher", "InvalidTag", "KeyMismatch", "verify_key"]
+__all__ = [
+    "KEY_CHECK_META",
+    "Cipher",
+    "InvalidTag",
+    "KeyMismatch",
+    "matches_key_check",
+    "verify_key",
+]

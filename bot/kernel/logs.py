@@ -1,11 +1,76 @@
 """Logging that keeps confidential text out of the log: exceptions by type and place only,
-secrets (the bot token) redacted from every record, discord.py's payloads withheld."""
+secrets (the bot token) redacted from every record, discord.py's payloads withheld.
+
+Two formats (`LOG_FORMAT`): `text`, one readable line a record, and `json`, one JSON object
+a line (`JsonLines`) for log collectors: time, level, logger, event, and the ids of the
+group and session (and the job) a record is about, from `log_context`. Member ids are
+never among them: a reflection's writer must not be linkable to the time it was written.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import re
 import traceback
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from types import MappingProxyType
+
+# The ids a JSON record may carry, from `log_context` or a log call's `extra=`.
+CONTEXT_FIELDS = ("guild_id", "group_id", "session_id", "job", "job_kind")
+_context: ContextVar[Mapping[str, int | str]] = ContextVar(
+    "log_context", default=MappingProxyType({})
+)
+
+
+@contextlib.contextmanager
+def log_context(**ids: int | str | None) -> Iterator[None]:
+    """Every record logged inside the block (by this task, and by the tasks it starts)
+    carries these ids (`None` values are left out); see `CONTEXT_FIELDS`."""
+    unknown = set(ids) - set(CONTEXT_FIELDS)
+    if unknown:
+        raise ValueError(f"not log context fields: {sorted(unknown)}")
+    merged = {**_context.get(), **{k: v for k, v in ids.items() if v is not None}}
+    token = _context.set(MappingProxyType(merged))
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+class AddContext(logging.Filter):
+    """Copies the ids of `log_context` onto each record (an `extra=` of the call wins)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name, value in _context.get().items():
+            if not hasattr(record, name):
+                setattr(record, name, value)
+        return True
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object a line. An exception is given by its type and stack frames only,
+    never its message (which could quote what a member wrote), like `log_failure`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        for name in CONTEXT_FIELDS:
+            value = getattr(record, name, None)
+            if isinstance(value, int | str) and not isinstance(value, bool):
+                entry[name] = value
+        if record.exc_info is not None and record.exc_info[0] is not None:
+            entry["error"] = record.exc_info[0].__name__
+            frames = traceback.format_list(traceback.extract_tb(record.exc_info[2]))
+            entry["where"] = "".join(frames).rstrip()
+        return json.dumps(entry, ensure_ascii=False)
 
 
 def log_failure(logger: logging.Logger, what: str, error: BaseException) -> None:

@@ -34,7 +34,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.kernel.clock import Clock, from_unix, to_unix
 from bot.kernel.db import Database, Transaction
-from bot.kernel.logs import log_failure
+from bot.kernel.logs import log_context, log_failure
 
 log = logging.getLogger(__name__)
 
@@ -305,7 +305,15 @@ class JobScheduler:
         ran = 0
         async with self._run_lock:
             while not self._stopping and (job := await self._claim_next()) is not None:
-                await self._run(job)
+                # What the job logs (and discord.py while running it) names its job, group
+                # and session in JSON logs.
+                with log_context(
+                    job=job.id,
+                    job_kind=job.kind,
+                    group_id=job.payload.get("group_id"),
+                    session_id=job.payload.get("session_id"),
+                ):
+                    await self._run(job)
                 ran += 1
         return ran
 
@@ -331,7 +339,11 @@ class JobScheduler:
                         " WHERE id = ?",
                         (now, row["id"]),
                     )
-                    log.info("skipped job %s: no longer useful", row["key"])
+                    log.info(
+                        "skipped job %s: no longer useful",
+                        row["key"],
+                        extra={"job": row["id"], "job_kind": row["kind"]},
+                    )
                     continue
                 await tx.execute(
                     "UPDATE jobs SET state = 'running', lease_until = ?, attempts = attempts + 1"

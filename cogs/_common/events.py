@@ -70,7 +70,12 @@ async def _events_by_id(
     except discord.Forbidden:
         return None, MISSING_PERMISSION
     except discord.HTTPException as error:
-        log.warning("could not list the events of guild %s: HTTP %s", guild.id, error.status)
+        log.warning(
+            "could not list the events of guild %s: HTTP %s",
+            guild.id,
+            error.status,
+            extra={"guild_id": guild.id},
+        )
         return None, if_unreachable
     return {event.id: event for event in events}, None
 
@@ -107,6 +112,7 @@ async def mirror_sessions(bot: BalintBot, group: Group) -> str | None:
                     planned.id,
                     error.status,
                     error.code,
+                    extra={"session_id": planned.id},
                 )
                 failed = True
         return TRY_AGAIN if failed else None
@@ -177,6 +183,7 @@ async def cancel_event(bot: BalintBot, group: Group, session: session_store.Sess
                     session.id,
                     error.status,
                     error.code,
+                    extra={"session_id": session.id},
                 )
                 return CANCEL_BY_HAND
         async with bot.database.transaction() as tx:
@@ -219,6 +226,7 @@ async def forget_events(bot: BalintBot, group: Group) -> str | None:
                         session.id,
                         error.status,
                         error.code,
+                        extra={"session_id": session.id},
                     )
                     problem = FORGET_BY_HAND
                     continue

@@ -42,6 +42,7 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.dev_guild_id is None
     assert settings.log_level == "INFO"
     assert settings.shard_count is None
+    assert settings.log_format == "text"
 
 
 def test_token_never_in_repr(tmp_path: Path) -> None:
@@ -57,6 +58,7 @@ def test_token_never_in_repr(tmp_path: Path) -> None:
         ({"DISCORD_TOKEN": "not-a-token"}, "does not look like a bot token"),
         ({"DEV_GUILD_ID": "my server"}, "DEV_GUILD_ID must be a server id"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be text \\(the default\\) or json, not 'xml'"),
         ({"SHARD_COUNT": "two"}, "SHARD_COUNT must be auto"),
         ({"SHARD_COUNT": "0"}, "SHARD_COUNT must be auto"),
         ({"SHARD_COUNT": "5000"}, "SHARD_COUNT must be auto"),
@@ -122,3 +124,33 @@ def test_dotenv_file_is_read_and_environment_wins(
     assert settings.token == TOKEN
     assert settings.database_path == tmp_path / "from-dotenv.db"
     assert settings.log_level == "ERROR"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("json", "json"), ("JSON", "json"), ("text", "text")]
+)
+def test_log_format(tmp_path: Path, text: str, expected: str) -> None:
+    assert load_settings(env(tmp_path, LOG_FORMAT=text)).log_format == expected
+
+
+def test_where_the_key_came_from(tmp_path: Path) -> None:
+    assert load_settings(env(tmp_path)).key_source == "environment"
+    generated = load_settings(env(tmp_path, ENCRYPTION_KEY=""))
+    assert generated.key_source == "generated"
+    assert generated.key_was_generated
+    assert load_settings(env(tmp_path, ENCRYPTION_KEY="")).key_source == "file"
+
+
+def test_the_tools_can_read_the_settings_without_making_a_key(tmp_path: Path) -> None:
+    settings = load_settings(env(tmp_path, ENCRYPTION_KEY=""), create_key=False)
+    assert settings.key_source == "missing"
+    assert settings.encryption_key == b""
+    assert not settings.key_was_generated
+    assert list(tmp_path.iterdir()) == []  # no key file written
+
+
+def test_the_tools_that_do_not_talk_to_discord_need_no_token(tmp_path: Path) -> None:
+    settings = load_settings(env(tmp_path, DISCORD_TOKEN=""), require_token=False)
+    assert settings.token == ""
+    with pytest.raises(ConfigError, match="does not look like a bot token"):
+        load_settings(env(tmp_path, DISCORD_TOKEN="oops"), require_token=False)
