@@ -35,7 +35,7 @@ from bot.kernel.scheduler import Job, JobScheduler
 from bot.reminders.rules import reminder_nonce
 from bot.sessions.recurrence import discord_timestamp, format_when
 from bot.sessions.store import get_session
-from cogs._common.access import access_to, require_leader, resolve_group
+from cogs._common.access import STORED_ID, access_to, require_leader, resolve_group
 from cogs._common.audience import Audience
 from cogs._common.autocomplete import (
     MAX_CHOICES,
@@ -93,7 +93,7 @@ def proposal_text(proposal: attendance_service.Proposal) -> str:
 
 class RecordButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"attendance:record:(?P<session>[0-9]+)",
+    template=rf"attendance:record:(?P<session>{STORED_ID})",
 ):
     """Record these: the members who answered Attending are recorded as present."""
 
@@ -226,14 +226,13 @@ class Attendance(commands.Cog):
             return
         where = "" if target is None else f" in **{plain(target.name)}**"
         plural = "" if len(rows) == 1 else "s"
-        await interaction.response.send_message(
+        await reply(
+            interaction,
             f"The {len(rows)} session{plural} you led{where}, for your accreditation records: "
             "date and time in each group's time zone, your role, minutes, online or in "
             "person, and how many members were present (empty where attendance was not "
             "recorded).",
             file=discord.File(io.BytesIO(leader_log_csv(rows)), filename=LOG_FILENAME),
-            ephemeral=True,
-            allowed_mentions=NO_PINGS,
         )
 
     # -- the leaders' notes (jobs) ---------------------------------------------------------

@@ -26,6 +26,7 @@ from bot.reminders.rules import ReminderKind, reminder_nonce
 from bot.sessions import service as session_service
 from bot.sessions import store as session_store
 from bot.sessions.recurrence import format_when
+from cogs._common.access import STORED_ID
 from cogs._common.messages import NO_PINGS, guarded, minutes, plain, post, presenter_label
 from cogs._common.notify import (
     deliver,
@@ -64,7 +65,7 @@ def rsvp_view(session_id: int) -> discord.ui.View:
 
 class RsvpButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"rsvp:(?P<session>[0-9]+):(?P<answer>yes|no)",
+    template=rf"rsvp:(?P<session>{STORED_ID}):(?P<answer>yes|no)",
 ):
     """Attending / Can't make it. The session id is in the custom id, so the buttons keep
     working after a restart; an answer can be changed until the session starts."""

@@ -191,12 +191,25 @@ def _similar_zone_names(query: str) -> list[str]:
     scored: list[tuple[float, int, str]] = []
     for position, (folded, name) in enumerate(_zones_by_folded_name().items()):
         similarity = max(
-            difflib.SequenceMatcher(None, query, folded).ratio(),
-            difflib.SequenceMatcher(None, query_last_part, folded.rsplit("/", 1)[-1]).ratio(),
+            _similarity(query, folded),
+            _similarity(query_last_part, folded.rsplit("/", 1)[-1]),
         )
         if similarity >= _SIMILARITY_CUTOFF:
             scored.append((-similarity, position, name))
     return [name for _, _, name in sorted(scored)]
+
+
+def _similarity(text: str, name: str) -> float:
+    """`SequenceMatcher.ratio()`, or 0 when its cheap upper bounds already fall short of
+    the cutoff (as `difflib.get_close_matches` does): the full ratio takes time in
+    proportion to the product of the lengths, so without them a few thousand characters
+    typed as a zone would keep the answer past Discord's 3 seconds."""
+    matcher = difflib.SequenceMatcher(None, text, name)
+    if matcher.real_quick_ratio() < _SIMILARITY_CUTOFF:
+        return 0.0
+    if matcher.quick_ratio() < _SIMILARITY_CUTOFF:
+        return 0.0
+    return matcher.ratio()
 
 
 @cache

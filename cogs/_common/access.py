@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from bot.app import BalintBot
 
 LISTED_GROUPS = 10  # names a "say which group" refusal lists, at most
+MAX_ID_DIGITS = 18  # every id the database hands out fits (SQLite stops at 2**63 - 1)
+STORED_ID = rf"[0-9]{{1,{MAX_ID_DIGITS}}}"
+"""A database id in a custom id template: a longer "id" (forged: the database could not
+even look it up) matches no template, so discord.py and the form listeners ignore it."""
 
 
 @dataclass(frozen=True)
@@ -61,14 +65,23 @@ async def resolve_group(interaction: discord.Interaction[BalintBot], option: str
     return await _implied_group(interaction)
 
 
+def as_group_id(text: str) -> int | None:
+    """`text` as a group's id, if it can be one: ASCII digits ("²" is a digit to Python
+    but no number), few enough to fit the database; anything else is a name."""
+    if text.isascii() and text.isdigit() and len(text) <= MAX_ID_DIGITS:
+        return int(text)
+    return None
+
+
 async def _named_group(interaction: discord.Interaction[BalintBot], text: str) -> Group:
     """The group the `group` option names: an id (from autocomplete) or a name."""
     database = interaction.client.database
     guild_id = interaction.guild_id
     group: Group | None = None
+    group_id = as_group_id(text)
     if guild_id is not None:
-        if text.isdigit():
-            group = await get_group(database, int(text))
+        if group_id is not None:
+            group = await get_group(database, group_id)
             if group is not None and group.guild_id != guild_id:
                 group = None
         if group is None:
@@ -84,8 +97,8 @@ async def _named_group(interaction: discord.Interaction[BalintBot], text: str) -
                 name=text,
             )
         group = named[0] if named else None
-        if group is None and text.isdigit():
-            group = next((g for g in mine if g.id == int(text)), None)
+        if group is None and group_id is not None:
+            group = next((g for g in mine if g.id == group_id), None)
     if group is None:
         raise Refusal("I don't know a group called **{name}** here.", name=text)
     return group

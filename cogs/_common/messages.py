@@ -9,10 +9,12 @@ answers, `post` for everything else (`cogs._common.notify` builds DMs and notice
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import hashlib
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -102,13 +104,20 @@ def _cut_line(line: str, limit: int) -> Iterator[str]:
     yield line
 
 
+_MASS_MENTION = re.compile(r"@(everyone|here)")
+_MENTION_START = re.compile(r"<(?=[@#/])")  # <@user> <@!user> <@&role> <#channel> </command:id>
+
+
 def plain(text: str) -> str:
     """User-supplied text made safe to show: markdown escaped, mentions neutralised.
 
-    (Allowed mentions are also restricted on every message; this keeps the text itself
-    from rendering as a ping or as formatting.)
+    A zero-width space goes after the @ of @everyone and @here, and after the < of any
+    mention markup (a user, a role, a channel, a command, whatever the id's length), so
+    none of it renders as a mention. (Allowed mentions are also restricted on every
+    message; this keeps the text itself from rendering as a ping or as formatting.)
     """
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    escaped = _MASS_MENTION.sub("@\u200b\\1", discord.utils.escape_markdown(text))
+    return _MENTION_START.sub("<\u200b", escaped)
 
 
 def presenter_label(group: Group, presenter_id: int | None) -> str:
@@ -130,27 +139,74 @@ GENERIC_FAILURE = "Something went wrong on my side; nothing was changed. Please 
 Callback = TypeVar("Callback", bound=Callable[..., Awaitable[None]])
 
 
+# Discord drops an interaction that has no first answer within 3 seconds ("The application
+# did not respond"). A command still busy after this long (the database locked by another
+# process, a burst of commands queued behind a long one) is deferred ("thinking..."), and
+# its answer then comes as the follow-up, within Discord's 15 minutes.
+DEFER_AFTER_SECONDS = 2.0
+_ANSWERING = "balint:answering"
+
+
+def answering(interaction: discord.Interaction[Any]) -> asyncio.Lock:
+    """One lock per interaction for its first answer: the deferral and the answer itself
+    never both go out (discord.py notes the answer only once Discord has taken it)."""
+    lock = interaction.extras.get(_ANSWERING)
+    if lock is None:
+        lock = interaction.extras[_ANSWERING] = asyncio.Lock()
+    return lock
+
+
+async def defer_if_slow(
+    interaction: discord.Interaction[Any],
+    *,
+    ephemeral: bool = True,
+    after: float | None = None,
+) -> bool:
+    """Defer `interaction` if it is still unanswered `after` seconds from now (default
+    `DEFER_AFTER_SECONDS`); whether it was deferred. (Real time, not the bot's clock:
+    Discord's window is real.)"""
+    after = DEFER_AFTER_SECONDS if after is None else after
+    await asyncio.sleep(after)
+    async with answering(interaction):
+        if interaction.response.is_done():
+            return False
+        try:
+            await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        except discord.HTTPException as error:
+            log.warning("could not defer a slow answer: HTTP %s", error.status)
+            return False
+    log.info("answer deferred: still busy after %.0f s", after)
+    return True
+
+
 async def reply(
     interaction: discord.Interaction[Any],
     *sections: str,
     view: discord.ui.View | None = None,
+    file: discord.File | None = None,
     ephemeral: bool = True,
 ) -> None:
     """Send `sections` (joined by blank lines) as the answer, in as many messages as
-    Discord's 2,000-character limit needs; a view goes on the last message."""
+    Discord's 2,000-character limit needs; a view (and a file) goes on the last message.
+    After a deferral (`defer_if_slow`) the first message fills in the deferred answer."""
     messages = chunk_sections(sections)
     for index, content in enumerate(messages):
         extra: dict[str, Any] = {}
-        if view is not None and index == len(messages) - 1:
-            extra["view"] = view
-        if index == 0 and not interaction.response.is_done():
-            await interaction.response.send_message(
-                content, ephemeral=ephemeral, allowed_mentions=NO_PINGS, **extra
-            )
-        else:
-            await interaction.followup.send(
-                content, ephemeral=ephemeral, allowed_mentions=NO_PINGS, **extra
-            )
+        if index == len(messages) - 1:
+            if view is not None:
+                extra["view"] = view
+            if file is not None:
+                extra["file"] = file
+        if index == 0:
+            async with answering(interaction):
+                if not interaction.response.is_done():
+                    await interaction.response.send_message(
+                        content, ephemeral=ephemeral, allowed_mentions=NO_PINGS, **extra
+                    )
+                    continue
+        await interaction.followup.send(
+            content, ephemeral=ephemeral, allowed_mentions=NO_PINGS, **extra
+        )
 
 
 async def send_ephemeral(interaction: discord.Interaction[Any], message: str) -> None:

@@ -140,6 +140,20 @@ async def best_effort(what: str, notice: Awaitable[Any]) -> bool:
     return True
 
 
+async def retried_later(what: str, notice: Awaitable[Any]) -> bool:
+    """Like `best_effort`, for a notice its caller sends again later (a job's retry):
+    Discord refusing or failing it is logged as a warning, with the HTTP status only."""
+    try:
+        await notice
+    except discord.HTTPException as error:
+        log.warning("%s could not be sent (HTTP %s); it will be retried", what, error.status)
+        return False
+    except Exception as error:
+        log_failure(log, what, error)
+        return False
+    return True
+
+
 async def tell_leaders(
     bot: BalintBot,
     group: Group,
@@ -154,13 +168,16 @@ async def tell_leaders(
     the leaders) mentioning them, if one is set; else a content-free mention in the home
     channel. One leader's failure does not keep the notice from the others. Leaders in
     `skip` (reached before) are left out; `on_reached` hears of each one reached. Returns
-    the leaders who could not be reached (Discord failed), for the caller to retry."""
+    the leaders who could not be reached (Discord failed), for the caller to retry. A
+    caller that keeps count of whom it reached (`on_reached`) sends to the others again
+    later, so Discord failing is then a warning, not an error."""
     unreached: list[int] = []
+    attempt = best_effort if on_reached is None else retried_later
     for entry in await roster(bot.database, group.id):
         if not entry.role.leads or entry.user_id in skip:
             continue
         nonce = None if nonce_for is None else nonce_for(entry.user_id)
-        reached = await best_effort(
+        reached = await attempt(
             "a leaders' notice", _tell_leader(bot, group, entry.user_id, text, nonce)
         )
         if not reached:

@@ -18,18 +18,23 @@ import discord
 
 from bot.cases import service as case_service
 from bot.cases.drafts import CaseDraft, Draft
-from bot.cases.identifiers import HINTS, Finding, IdentifierClass, find_identifiers
 from bot.cases.rules import DRAFT_LIFETIME, NOTE_LIMIT, checked_note
 from bot.groups.store import get_group, groups_of_user
 from bot.kernel.drafts import DraftBook, Gone
 from bot.kernel.errors import Refusal, shorten
 from bot.sessions.recurrence import format_when
+from cogs._common.access import STORED_ID, as_group_id
 from cogs._common.forms import form_values, show_form
 from cogs._common.messages import MESSAGE_LIMIT, NO_PINGS, guarded, plain, post, reply
 from cogs._common.notify import best_effort, deliver, tell_leaders
 
 if TYPE_CHECKING:
     from bot.app import BalintBot
+    from bot.cases.identifiers import Finding, IdentifierClass
+
+# `bot.cases.identifiers` (its patterns, and phonenumbers' tables) is imported where a
+# note is first checked, not at start: it is the largest part of the bot's start-up
+# (docs/performance.md), and a bot may run for days before anyone sends a note.
 
 DRAFT_ID = r"[A-Za-z0-9_-]{1,40}"  # a draft's random token
 EXCERPT_LIMIT = 40
@@ -76,6 +81,8 @@ def findings_section(text: str, findings: list[Finding], listed: int = LISTED_FI
     to `listed` excerpts and its hint."""
     if not findings:
         return "The identifier check found nothing that looks like a patient identifier."
+    from bot.cases.identifiers import HINTS
+
     by_kind: dict[IdentifierClass, list[str]] = {}
     for finding in findings:
         excerpt = plain(shorten(text[finding.start : finding.end], EXCERPT_LIMIT))
@@ -145,6 +152,8 @@ async def preview(
     """The preview of `draft` and its buttons."""
     others = await case_service.destinations(bot.database, draft.author_id, bot.clock.now())
     several = any(d.group.id != where.group.id for d in others)
+    from bot.cases.identifiers import find_identifiers
+
     findings = find_identifiers(draft.item.text)
     view = draft_view(draft, several_groups=several, replaces=where.replaces)
     return preview_text(where, draft, findings), view
@@ -329,7 +338,8 @@ class GroupSelect(
             await interaction.response.edit_message(content=EXPIRED, view=None)
             return
         chosen = self.item.values[0] if self.item.values else ""
-        group = await get_group(bot.database, int(chosen)) if chosen.isdigit() else None
+        group_id = as_group_id(chosen)
+        group = None if group_id is None else await get_group(bot.database, group_id)
         if group is None:
             raise Refusal("I can't find that group; pick one from the list.")
         where = await case_service.destination(bot.database, group, draft.author_id, now)
@@ -357,7 +367,7 @@ class CaseNoteForm(discord.ui.Modal, title="A case note for the leaders"):
             self.note.default = text
 
 
-FORM_ID = re.compile(r"case:form:(?P<group>[0-9]+)")
+FORM_ID = re.compile(rf"case:form:(?P<group>{STORED_ID})")
 
 
 async def submit_form(bot: BalintBot, interaction: discord.Interaction[Any], form_id: str) -> bool:

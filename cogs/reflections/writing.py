@@ -20,6 +20,7 @@ from bot.kernel.drafts import DraftBook, Waiting
 from bot.reflections import service as reflection_service
 from bot.reflections.rules import TEXT_LIMIT
 from bot.sessions.recurrence import format_when
+from cogs._common.access import STORED_ID
 from cogs._common.forms import form_values, show_form
 from cogs._common.messages import guarded, plain, reply
 
@@ -82,7 +83,7 @@ async def start_writing(
 
 
 class WriteButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"reflect:(?P<session>[0-9]+)"
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"reflect:(?P<session>{STORED_ID})"
 ):
     def __init__(self, session_id: int) -> None:
         self.session_id = session_id
@@ -111,7 +112,7 @@ class WriteButton(
 
 class OwnButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"reflect:(?P<action>edit|delete):(?P<session>[0-9]+)",
+    template=rf"reflect:(?P<action>edit|delete):(?P<session>{STORED_ID})",
 ):
     """Edit or Delete the clicking member's own reflection (found by its tag)."""
 
@@ -182,7 +183,7 @@ class ReflectionForm(discord.ui.Modal, title="An anonymous reflection"):
         self.session_id, self.editing = session_id, editing
 
 
-FORM_ID = re.compile(r"reflect:form:(?P<session>[0-9]+):(?P<kind>new|edit)")
+FORM_ID = re.compile(rf"reflect:form:(?P<session>{STORED_ID}):(?P<kind>new|edit)")
 
 
 async def submit_form(bot: BalintBot, interaction: discord.Interaction[Any], form_id: str) -> bool:

@@ -10,6 +10,7 @@ import discord
 from bot.app import BalintBot
 from bot.rota.service import answer_swap
 from bot.sessions.recurrence import format_when
+from cogs._common.access import STORED_ID
 from cogs._common.messages import NO_PINGS, guarded, plain
 from cogs._common.notify import best_effort, tell
 
@@ -23,7 +24,7 @@ def swap_view(swap_id: int) -> discord.ui.View:
 
 class SwapAnswer(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"rota-swap:(?P<swap>[0-9]+):(?P<answer>accept|decline)",
+    template=rf"rota-swap:(?P<swap>{STORED_ID}):(?P<answer>accept|decline)",
 ):
     """Accept / Decline on a swap request. The custom id carries the swap's id, so the
     buttons keep working after a restart; only the member asked can press them."""

@@ -23,6 +23,7 @@ from cogs._common.messages import (
     NONCE_LIMIT,
     chunk_sections,
     part_nonce,
+    plain,
     post,
     refusal_of,
     refusal_text,
@@ -166,6 +167,42 @@ def test_a_refusal_shows_quoted_user_text_escaped_and_short() -> None:
     shown = refusal_text(Refusal("I don't know a group called **{name}** here.", name=typed))
     assert shown.startswith("I don't know a group called **@\u200beveryone \\*\\*Tue\\*\\*")
     assert len(shown) < 200
+
+
+# Discord renders <@id>, <@!id>, <@&id>, <#id> and </name:id> as mentions whatever the id's
+# length (an unknown id shows as "@unknown-role"), and @everyone and @here as mass mentions.
+RENDERED_MENTION = re.compile(r"<@[!&]?\d+>|<#\d+>|</[^\s:>]+:\d+>|@(everyone|here)")
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "<@&1>",  # a role, by an id too short for discord.py's own escape
+        "<@&123456789012345678>",
+        "<@42>",
+        "<@!42>",
+        "<@123456789012345678>",
+        "<#7>",
+        "</help:1>",
+        "@everyone and @here",
+        "<<@&1>>",
+    ],
+)
+def test_plain_text_never_renders_as_a_mention(typed: str) -> None:
+    shown = plain(typed)
+    assert RENDERED_MENTION.search(shown) is None, shown
+    assert shown.replace("\u200b", "") == typed  # it reads the same
+
+
+@given(st.text(st.sampled_from("<@&!#/:>0123 everyonhr*_\\`")))
+def test_no_user_text_renders_as_a_mention(typed: str) -> None:
+    assert RENDERED_MENTION.search(plain(typed)) is None
+
+
+def test_plain_leaves_other_angle_brackets_and_timestamps_alone() -> None:
+    assert plain("a <b> c, <t:0:R>, <https://example.com>") == (
+        "a <b> c, <t:0:R>, <https://example.com>"
+    )
 
 
 # -- sending on the bot's own initiative: `post` and its nonces ------------------------------------

@@ -40,6 +40,7 @@ from .driver import (
     modal_submit_data,
     resolve_command,
 )
+from .faults import Faults
 from .gateway import CLOSE_UNKNOWN_ERROR, Gateway
 from .messaging import event_payload
 from .models import Channel, ChannelType, Guild, User, utcnow
@@ -122,6 +123,11 @@ class DiscordDouble(World):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
+
+    @property
+    def faults(self) -> Faults:
+        """Faults to inject into REST answers (5xx, 429); see ``tests.double.faults``."""
+        return self.rest.faults
 
     @property
     def api_base(self) -> str:
@@ -432,6 +438,92 @@ class DiscordDouble(World):
         )
         return await self._settle(interaction, timeout)
 
+    # -- forged interactions (a modified or stale client) -----------------------------------
+
+    async def press_forged(
+        self,
+        user: User,
+        custom_id: str,
+        /,
+        *,
+        channel: Channel | None = None,
+        values: list[str] | None = None,
+        wait: bool = True,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> Interaction:
+        """Press a component with any ``custom_id`` (a string select choosing ``values``
+        when they are given), as a modified client could: nothing checks that the bot ever
+        sent it. It sits on a message of the bot's made up for the purpose (stored, so an
+        edit of it works) in ``channel`` (default: the user's DM with the bot), so that
+        discord.py dispatches it as it would a real one. ``wait=False`` returns at once
+        (the bot may ignore the interaction; nothing then answers it)."""
+        place = self._place(user, None, channel)
+        if values is None:
+            component: dict[str, Any] = {
+                "type": 2,
+                "style": 1,
+                "label": "?",
+                "custom_id": custom_id,
+            }
+            data: dict[str, Any] = {"custom_id": custom_id, "component_type": 2}
+        else:
+            options = [{"label": value[:100] or "?", "value": value} for value in values] or [
+                {"label": "?", "value": "?"}
+            ]
+            component = {"type": 3, "custom_id": custom_id, "options": options}
+            data = {"custom_id": custom_id, "component_type": 3, "values": list(values)}
+        carrier = Message(
+            id=self.snowflakes.next(),
+            channel_id=place.id,
+            guild_id=place.guild_id,
+            author=self.bot,
+            components=[{"type": 1, "id": 1, "components": [component]}],
+            application_id=self.application_id,
+            created_at=self.clock(),
+            timestamp=self.now(),
+        )
+        self.store_message(carrier)
+        interaction = self._send_interaction(
+            3, data, user, place, source=carrier, custom_id=custom_id
+        )
+        return await self._settle(interaction, timeout) if wait else interaction
+
+    async def submit_forged_form(
+        self,
+        user: User,
+        custom_id: str,
+        /,
+        values: Mapping[str, str],
+        *,
+        channel: Channel | None = None,
+        wait: bool = True,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> Interaction:
+        """Submit a form (modal) with any ``custom_id`` and text ``values`` by input custom
+        id, without the bot having opened it: no check of lengths or required inputs. In
+        ``channel`` (default: the user's DM with the bot); ``wait`` as for
+        :meth:`press_forged`."""
+        place = self._place(user, None, channel)
+        rows = [
+            {
+                "type": 1,
+                "id": index * 2 + 1,
+                "components": [{"type": 4, "id": index * 2 + 2, "custom_id": key, "value": value}],
+            }
+            for index, (key, value) in enumerate(values.items())
+        ]
+        data = {"custom_id": custom_id, "components": rows}
+        # Discord ties a submission to the interaction that opened the form: one that the
+        # bot never saw stands in for it (the forged client's own).
+        ident, token, payload = interaction_payload(self, kind=2, data={}, user=user, channel=place)
+        opener = Interaction(
+            ident, token, 2, payload, user, self.guild_of(place), place, self.clock(), self.changes
+        )
+        interaction = self._send_interaction(
+            5, data, user, place, custom_id=custom_id, opened_by=opener
+        )
+        return await self._settle(interaction, timeout) if wait else interaction
+
     async def dm(
         self, user: User, content: str, /, *, attachments: list[Upload] | None = None
     ) -> Message:
@@ -505,12 +597,20 @@ class DiscordDouble(World):
         self.gateway.request_reconnect()
         await self._wait_resumed(before, timeout)
 
-    async def invalidate_session(self, *, timeout: float = 2 * DEFAULT_TIMEOUT) -> None:
-        """Send INVALID_SESSION (op 9, not resumable) and wait for a fresh IDENTIFY.
+    async def invalidate_session(
+        self, *, resumable: bool = False, timeout: float = 2 * DEFAULT_TIMEOUT
+    ) -> None:
+        """Send INVALID_SESSION (op 9) and wait for a fresh IDENTIFY, or with
+        ``resumable=True`` (``d: true``) for the client to RESUME.
 
         discord.py sleeps 5 s before any non-initial IDENTIFY (``before_identify_hook``);
         a test client can override that hook to skip the wait.
         """
+        if resumable:
+            resumed = self.gateway.resume_count
+            self.gateway.invalidate_sessions(resumable=True)
+            await self._wait_resumed(resumed, timeout)
+            return
         before = self.gateway.identifies
         self.gateway.invalidate_sessions(resumable=False)
         await self.changes.wait_for(

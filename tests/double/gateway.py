@@ -3,7 +3,11 @@
 Mirrors what discord.py relies on: HELLO first; HEARTBEAT answered by HEARTBEAT_ACK; IDENTIFY
 answered by READY (unavailable guild stubs, ``session_id``, ``resume_gateway_url``) and one
 GUILD_CREATE per guild; RESUME answered by the missed events and RESUMED, or INVALID_SESSION
-for an unknown session; sequence numbers increase per session. Dispatches respect intents:
+for an unknown session; sequence numbers increase per session. Sharding as Discord does
+it: IDENTIFY's ``shard`` ``[shard_id, num_shards]`` gets only the guilds with
+``(guild_id >> 22) % num_shards == shard_id``, their events go to that shard alone, and DMs
+go to shard 0; ``GET /gateway/bot`` recommends ``recommended_shards``. Dispatches respect
+intents:
 MESSAGE_CREATE needs GUILD_MESSAGES or DIRECT_MESSAGES, guild message content is blanked
 without MESSAGE_CONTENT (unless the bot is the author or is mentioned), and GUILD_CREATE
 lists all members only with GUILD_MEMBERS (otherwise just the bot, as on Discord).
@@ -15,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +52,11 @@ OP_HEARTBEAT_ACK = 11
 CLOSE_NORMAL = 1000
 CLOSE_UNKNOWN_ERROR = 4000
 CLOSE_AUTHENTICATION_FAILED = 4004
+CLOSE_INVALID_SHARD = 4010
 CLOSE_DISALLOWED_INTENTS = 4014
+CLOSE_INVALID_SEQ = 4007
+CLOSE_SESSION_TIMED_OUT = 4009
+CLOSE_ENDS_SESSION = frozenset({CLOSE_INVALID_SEQ, CLOSE_SESSION_TIMED_OUT})
 
 
 @dataclass(eq=False)
@@ -61,6 +70,8 @@ class Session:
     log: list[dict[str, Any]] = field(default_factory=list)
     outbox: asyncio.Queue[dict[str, Any] | None] | None = None
     resumes: int = 0
+    shard: tuple[int, int] = (0, 1)
+    """``[shard_id, num_shards]`` from IDENTIFY; (0, 1) when the client does not shard."""
     ended: bool = False
     """The client closed the connection normally (close code 1000): it will not resume."""
 
@@ -72,6 +83,18 @@ class Session:
     def alive(self) -> bool:
         """Connected, or disconnected in a way the client will RESUME from."""
         return not self.ended
+
+    def serves(self, guild_id: int | None) -> bool:
+        """Whether events of this guild (None: a DM) go to this session's shard."""
+        shard_id, count = self.shard
+        if guild_id is None:
+            return shard_id == 0
+        return shard_of(guild_id, count) == shard_id
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """Discord's rule for which shard receives a guild's events."""
+    return (guild_id >> 22) % shard_count
 
 
 class Gateway:
@@ -86,6 +109,12 @@ class Gateway:
         self.sessions: list[Session] = []
         self.identifies = 0
         self.resume_count = 0
+        self.replayed: list[dict[str, Any]] = []
+        """Events sent again on a RESUME: the client had missed them."""
+        self._resumes_allowed = asyncio.Event()
+        self._resumes_allowed.set()
+        self.recommended_shards = 1
+        """What ``GET /gateway/bot`` answers as ``shards``."""
         self._sockets: set[web.WebSocketResponse] = set()
         self._dropped: set[web.WebSocketResponse] = set()
         self._writers: set[asyncio.Task[None]] = set()
@@ -122,7 +151,7 @@ class Gateway:
             if session is not None and session.outbox is outbox:
                 session.outbox = None
                 dropped = socket in self._dropped
-                session.ended = not dropped and socket.close_code == CLOSE_NORMAL
+                session.ended |= not dropped and socket.close_code == CLOSE_NORMAL
             self._dropped.discard(socket)
             self._sockets.discard(socket)
             self.world.changes.notify()
@@ -175,14 +204,22 @@ class Gateway:
         if intents & PRIVILEGED_INTENTS & ~self.allowed_intents:
             await socket.close(code=CLOSE_DISALLOWED_INTENTS, message=b"Disallowed intent(s).")
             return None
+        shard = data.get("shard") or [0, 1]
+        shard_id, shard_count = int(shard[0]), int(shard[1])
+        if not 0 <= shard_id < shard_count:
+            await socket.close(code=CLOSE_INVALID_SHARD, message=b"Invalid shard.")
+            return None
         self.identifies += 1
-        session = Session(secrets.token_hex(16), intents, data, outbox=outbox)
+        session = Session(
+            secrets.token_hex(16), intents, data, outbox=outbox, shard=(shard_id, shard_count)
+        )
         self.sessions.append(session)
         world = self.world
+        guilds = [guild_id for guild_id in world.guilds if session.serves(guild_id)]
         ready: dict[str, Any] = {
             "v": 10,
             "user": {**world.bot.payload(), "mfa_enabled": False, "verified": True},
-            "guilds": [{"id": str(g), "unavailable": True} for g in world.guilds],
+            "guilds": [{"id": str(g), "unavailable": True} for g in guilds],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.url,
@@ -197,7 +234,7 @@ class Gateway:
         if "shard" in data:
             ready["shard"] = data["shard"]
         self._send(session, "READY", ready)
-        for guild_id in list(world.guilds):
+        for guild_id in guilds:
             self._send(session, "GUILD_CREATE", self.guild_create(guild_id, session))
         world.changes.notify()
         return session
@@ -208,6 +245,7 @@ class Gateway:
         outbox: asyncio.Queue[dict[str, Any] | None],
         data: dict[str, Any],
     ) -> Session | None:
+        await self._resumes_allowed.wait()
         wanted = data.get("session_id")
         session = next((s for s in self.sessions if s.id == wanted and s.alive), None)
         if session is None or data.get("token") != self.world.token:
@@ -218,6 +256,7 @@ class Gateway:
         for frame in session.log:
             if frame["s"] > seq:
                 outbox.put_nowait(frame)
+                self.replayed.append(frame)
         session.resumes += 1
         self.resume_count += 1
         self._send(session, "RESUMED", {})
@@ -280,8 +319,11 @@ class Gateway:
         if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE"):
             self.check("MessageResponse", data, event)
         sent = 0
+        guild_id = _guild_of(event, data)
         for session in self.sessions:
             if not session.alive or (intent is not None and not session.intents & intent):
+                continue
+            if not session.serves(guild_id):
                 continue
             if event == "GUILD_CREATE":
                 payload = self.guild_create(int(data["id"]), session)
@@ -330,12 +372,24 @@ class Gateway:
         return any(session.alive for session in self.sessions)
 
     async def disconnect(self, code: int = CLOSE_UNKNOWN_ERROR) -> int:
-        """Close every gateway connection with ``code`` (4000: the client resumes)."""
+        """Close every gateway connection with ``code`` (4000: the client resumes).
+
+        As on Discord, 4007 (invalid seq) and 4009 (session timed out) end the sessions:
+        the client's RESUME is then answered with INVALID_SESSION and it identifies anew."""
+        if code in CLOSE_ENDS_SESSION:
+            for session in self.sessions:
+                session.ended = True
         sockets = list(self._sockets)
         for socket in sockets:
             self._dropped.add(socket)
             await socket.close(code=code, message=b"Test double disconnect")
         return len(sockets)
+
+    def hold_resumes(self) -> Callable[[], None]:
+        """Keep RESUMEs waiting (the bot stays off the gateway, its events kept for it)
+        until the returned function is called."""
+        self._resumes_allowed.clear()
+        return self._resumes_allowed.set
 
     def request_reconnect(self) -> None:
         """Send RECONNECT (op 7) on every live session: the client reconnects and resumes."""
@@ -353,10 +407,18 @@ class Gateway:
             self.sessions.clear()
 
     async def close(self) -> None:
+        self._resumes_allowed.set()
         for socket in list(self._sockets):
             await socket.close(code=1001, message=b"Test double shutting down")
         for writer in list(self._writers):
             writer.cancel()
+
+
+def _guild_of(event: str, data: dict[str, Any]) -> int | None:
+    """The guild an event belongs to (None for DMs and events of no guild)."""
+    raw = data.get("id") if event.startswith("GUILD_") and "guild_id" not in data else None
+    raw = raw if raw is not None else data.get("guild_id")
+    return int(raw) if raw is not None else None
 
 
 def _frame(op: int, data: Any) -> dict[str, Any]:

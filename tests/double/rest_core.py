@@ -90,7 +90,8 @@ class CoreRoutes:
 
     async def get_gateway_bot(self, call: Call) -> Reply:
         limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
-        return ok({"url": self.gateway.url, "shards": 1, "session_start_limit": limit})
+        shards = self.gateway.recommended_shards
+        return ok({"url": self.gateway.url, "shards": shards, "session_start_limit": limit})
 
     async def get_me(self, call: Call) -> Reply:
         me = self.world.bot.payload()

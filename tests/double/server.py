@@ -4,7 +4,9 @@ Every request is recorded, matched to the OpenAPI path template, authenticated a
 does (``Authorization: Bot <token>`` except on interaction/webhook-token routes), validated
 (query and JSON body, or multipart ``payload_json``), then handled. The double's own answer
 is validated against the documented response schema too. Unknown or unimplemented routes get
-Discord's 404 body and are recorded as errors so an unexpected call is noticed.
+Discord's 404 body and are recorded as errors so an unexpected call is noticed. Faults a test
+asked for (``faults``: 5xx, 429) answer in the handler's place, or after it when Discord is
+to have carried the request out and lost the answer.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from __future__ import annotations
 import json
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from .faults import Fault, Faults
+from .ratelimits import RateLimits, headers_of
 from .records import Request, UploadedFile
 from .rules import DiscordError
 from .spec import OpenApi, RouteMatch
@@ -61,6 +65,7 @@ class Call:
 class Reply:
     status: int
     body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 Handler = Callable[[Call], Awaitable[Reply]]
@@ -91,6 +96,8 @@ class RestApi:
         self.routes = routes
         self.self_validating = self_validating
         """Routes whose handler records the attempt before calling ``reject_if_invalid``."""
+        self.faults = Faults(world.now)
+        self.rate_limits = RateLimits(world.clock)  # off until enabled (ratelimits.py)
 
     async def handle(self, request: web.Request) -> web.Response:
         world = self.world
@@ -100,6 +107,8 @@ class RestApi:
         world.requests.append(record)
         where = f"{method} {_readable(path)}"
         route: RouteMatch | None = None
+        fault: Fault | None = None
+        limit_headers: dict[str, str] = {}
         try:
             content_type, body, files = await _read_body(request)
             record.json, record.files = body, files
@@ -118,6 +127,7 @@ class RestApi:
                     detail=f"the double does not implement {route.template}",
                 )
             self._authenticate(request, route)
+            limit_headers = self.rate_limits.admit(method, route)
             problems = self.openapi.validate_query(route, record.query, f"bot sent {where}")
             problems += self.openapi.validate_request_body(
                 route, content_type, body, f"bot sent {where} body"
@@ -127,11 +137,15 @@ class RestApi:
             call = Call(method, path, route.params, record.query, body, files, problems)
             if (method, route.template) not in self.self_validating:
                 call.reject_if_invalid()
-            reply = await handler(call)
+            fault = self.faults.pick(record, route.params)
+            if fault is None or fault.applied:
+                reply = await handler(call)
+            if fault is not None:
+                reply = Reply(fault.status, *self.faults.answer(fault, record))
         except DiscordError as error:
             if error.problem:
                 world.record_error(f"{where}: {error.describe()}")
-            reply = Reply(error.status, error.body())
+            reply = Reply(error.status, error.body(), headers_of(error))
         except Exception as error:  # a bug in the double must never pass for Discord's answer
             world.record_error(
                 f"{where}: the test double crashed: {error!r}\n{traceback.format_exc()}"
@@ -139,12 +153,21 @@ class RestApi:
             reply = Reply(400, {"code": 0, "message": f"test double crashed: {error!r}"})
         record.status, record.response = reply.status, reply.body
         if route is not None and route.operation is not None:
-            for problem in self.openapi.validate_response(
-                route, reply.status, reply.body, f"double answered {where} with {reply.status}"
-            ):
+            for problem in self._check_answer(route, reply, fault, where):
                 world.record_error(problem)
+        reply.headers.update(limit_headers)
         world.changes.notify()
         return respond(reply)
+
+    def _check_answer(
+        self, route: RouteMatch, reply: Reply, fault: Fault | None, where: str
+    ) -> list[str]:
+        """The double's answer against the documented response; Discord's 5xx answers are
+        not documented per route, so an injected one is checked as an ``Error``."""
+        what = f"double answered {where} with {reply.status}"
+        if fault is not None and reply.status == fault.status != 429:
+            return self.openapi.validate_schema("Error", reply.body, what)
+        return self.openapi.validate_response(route, reply.status, reply.body, what)
 
     def _authenticate(self, request: web.Request, route: RouteMatch) -> None:
         assert route.operation is not None
@@ -163,9 +186,12 @@ def _readable(path: str) -> str:
 def respond(reply: Reply) -> web.Response:
     """``Content-Type: application/json`` exactly: discord.py parses JSON only then."""
     if reply.body is None:
-        return web.Response(status=reply.status)
+        return web.Response(status=reply.status, headers=reply.headers)
     response = web.Response(
-        status=reply.status, body=json.dumps(reply.body).encode(), content_type=JSON_TYPE
+        status=reply.status,
+        body=json.dumps(reply.body).encode(),
+        content_type=JSON_TYPE,
+        headers=reply.headers,
     )
     assert response.headers["Content-Type"] == JSON_TYPE
     return response

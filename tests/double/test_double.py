@@ -534,3 +534,160 @@ async def test_reconnect_and_invalid_session(scene: Scene) -> None:
     assert double.gateway.identifies == 2
     again = await double.slash("feedback", scene.alice, channel=double.channels[scene.channel_id])
     assert again.reply.content == "Tell us"
+
+
+# -- faults: Discord's 5xx and 429 answers, and the gateway's close codes ---------------------
+
+MESSAGES = "/channels/{channel_id}/messages"
+
+
+async def post_raw(scene: Scene, content: str) -> tuple[int, Any, Any]:
+    """POST a message with plain aiohttp: (status, headers, JSON body)."""
+    double = scene.double
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{double.api_base}/channels/{scene.channel_id}/messages",
+            headers={"Authorization": f"Bot {double.token}"},
+            json={"content": content},
+        ) as response,
+    ):
+        return response.status, response.headers, await response.json()
+
+
+def header_problems(scene: Scene, headers: Any) -> list[str]:
+    """The X-RateLimit-* headers against their types in Discord's OpenAPI description."""
+    declared = scene.double.openapi.document["components"]["headers"]
+    problems = []
+    for name, spec in declared.items():
+        if name not in headers:
+            continue
+        kind, value = spec["schema"]["type"], headers[name]
+        try:
+            {"integer": int, "number": float, "string": str}[kind](value)
+        except ValueError:
+            problems.append(f"{name}: {value!r} is not an {kind}")
+    return problems
+
+
+async def test_a_rate_limited_answer_has_discords_shape_and_headers(scene: Scene) -> None:
+    double = scene.double
+    double.faults.add(429, route=MESSAGES, times=1, retry_after=0.25)
+    status, headers, body = await post_raw(scene, "per route")
+    assert status == 429
+    assert double.openapi.validate_schema("RatelimitedResponse", body, "429") == []
+    assert body["retry_after"] == 0.25
+    assert body["global"] is False
+    assert headers["Retry-After"] == "1"  # whole seconds, rounded up
+    assert headers["X-RateLimit-Remaining"] == "0"
+    assert headers["X-RateLimit-Reset-After"] == "0.250"
+    assert headers["X-RateLimit-Scope"] == "user"
+    assert len(headers["X-RateLimit-Bucket"]) == 32
+    assert "X-RateLimit-Global" not in headers
+    assert headers["Via"] == "1.1 google"  # without it discord.py assumes a Cloudflare ban
+    assert header_problems(scene, headers) == []
+
+    double.faults.add(429, times=1, retry_after=2, is_global=True)
+    status, headers, body = await post_raw(scene, "global")
+    assert status == 429
+    assert double.openapi.validate_schema("RatelimitedResponse", body, "429") == []
+    assert body["global"] is True
+    assert headers["X-RateLimit-Global"] == "true"
+    assert headers["X-RateLimit-Scope"] == "global"
+    assert headers["Retry-After"] == "2"
+    assert "X-RateLimit-Bucket" not in headers
+    assert double.messages(scene.channel_id) == []  # neither was carried out
+    assert double.faults.count(429) == 2
+    assert double.faults.count(429, is_global=True) == 1
+    assert [r.status for r in double.requests[-2:]] == [429, 429]
+    assert double.errors == []  # the double's own check of its answers found nothing
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+async def test_a_server_error_has_the_error_shape_and_is_not_carried_out(
+    scene: Scene, status: int
+) -> None:
+    double = scene.double
+    rule = double.faults.add(status, route=MESSAGES)
+    answered, headers, body = await post_raw(scene, "lost")
+    assert answered == status
+    assert double.openapi.validate_schema("Error", body, str(status)) == []
+    assert body == {"code": 0, "message": f"{status}: {body['message'].split(': ', 1)[1]}"}
+    assert headers["Via"] == "1.1 google"
+    assert double.messages(scene.channel_id) == []
+    rule.stop()  # Discord has recovered
+    assert (await post_raw(scene, "delivered"))[0] == 200
+    assert [m.content for m in double.messages(scene.channel_id)] == ["delivered"]
+    assert double.faults.count(status, route=MESSAGES) == 1
+    assert double.errors == []
+
+
+async def test_discord_py_waits_out_rate_limits_then_sends_once(scene: Scene) -> None:
+    double = scene.double
+    double.faults.add(429, route=MESSAGES, times=2, retry_after=0.01)
+    double.faults.add(429, route=MESSAGES, times=1, retry_after=0.01, is_global=True)
+    message = await channel_of(scene).send("Session tomorrow at 19:00")
+    assert [m.id for m in double.messages(scene.channel_id)] == [message.id]
+    assert double.faults.count(429) == 3
+    assert [r.status for r in double.requests if r.route == MESSAGES] == [429, 429, 429, 200]
+
+
+async def test_a_503_reaches_the_bot_and_an_applied_one_is_collapsed_by_its_nonce(
+    scene: Scene,
+) -> None:
+    """discord.py's HTTP client does not retry a 503: the caller sees it. When Discord had
+    created the message before failing, sending again with the same nonce gives it back."""
+    double = scene.double
+    channel = channel_of(scene)
+    double.faults.add(503, route=MESSAGES, times=1)
+    with pytest.raises(discord.DiscordServerError):
+        await channel.send("Reminder", nonce="reminder-1")
+    assert double.messages(scene.channel_id) == []
+    double.faults.add(503, route=MESSAGES, times=1, applied=True)
+    with pytest.raises(discord.DiscordServerError):
+        await channel.send("Reminder", nonce="reminder-1")
+    [created] = double.messages(scene.channel_id)
+    again = await channel.send("Reminder", nonce="reminder-1")
+    assert again.id == created.id
+    assert len(double.messages(scene.channel_id)) == 1
+
+
+async def test_a_share_of_requests_is_faulted_the_same_way_for_a_seed(scene: Scene) -> None:
+    double = scene.double
+    patterns = []
+    for _ in range(2):
+        rule = double.faults.add(503, route=MESSAGES, share=0.5, seed=3)
+        patterns.append([(await post_raw(scene, "x"))[0] for _ in range(12)])
+        rule.stop()
+    assert patterns[0] == patterns[1]
+    assert 0 < patterns[0].count(503) < 12
+    assert double.faults.count(503) == 2 * patterns[0].count(503)
+
+
+async def test_a_resumable_invalid_session_is_resumed_with_the_missed_events(
+    scene: Scene,
+) -> None:
+    double = scene.double
+    await double.invalidate_session(resumable=True)
+    assert (double.gateway.identifies, double.gateway.resume_count) == (1, 1)
+    again = await double.slash("feedback", scene.alice, channel=double.channels[scene.channel_id])
+    assert again.reply.content == "Tell us"
+
+
+@pytest.mark.parametrize("code", [4007, 4009])
+async def test_a_close_that_ends_the_session_makes_the_client_identify_anew(
+    scene: Scene, code: int
+) -> None:
+    """Discord's 4007 (invalid seq) and 4009 (session timed out): discord.py tries to
+    RESUME, is told the session is invalid, and identifies again."""
+    double = scene.double
+    before = double.gateway.identifies
+    await double.disconnect(code, wait=False)
+    await double.changes.wait_for(
+        lambda: True if double.gateway.identifies > before else None,
+        timeout=5,
+        what="a new IDENTIFY",
+    )
+    assert double.gateway.resume_count == 0
+    again = await double.slash("feedback", scene.alice, channel=double.channels[scene.channel_id])
+    assert again.reply.content == "Tell us"

@@ -598,12 +598,12 @@ async def test_moving_away_and_back_leaves_one_live_reminder_for_the_final_time(
 SEND_MESSAGE = ("POST", "/channels/{channel_id}/messages")
 
 
-@pytest.mark.allow_logged_errors(r"^a leaders' notice failed: DiscordServerError")
 async def test_a_leader_discord_failed_to_reach_is_retried_alone(
     scene: Scene, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Discord answers 503 to one leader's DM: the other leader is reached, the job is not
-    done; the retry reaches the first, and nobody gets the notice twice."""
+    done; the retry reaches the first, and nobody gets the notice twice. The failure is
+    retried, so it is logged as a warning, not an error."""
     session_id = await plan_one_session(scene)
     co_leader = scene.members[3]
     await scene.slash("group add", scene.leader, member=co_leader, role="co-leader")
