@@ -25,7 +25,7 @@ from bot.kernel.db import Database
 from bot.kernel.logs import withhold_library_payloads
 from bot.kernel.pacing import Pacer
 from bot.kernel.scheduler import JobScheduler
-from cogs._common.messages import answer_error
+from cogs._common.messages import answer_error, defer_if_slow
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,27 @@ EXTENSIONS = (
 
 
 class BalintTree(app_commands.CommandTree["BalintBot"]):
+    """The command tree: every command answers in time, and every error is answered."""
+
+    def __init__(self, client: BalintBot, **options: Any) -> None:
+        super().__init__(client, **options)
+        self._deferrals: set[asyncio.Task[bool]] = set()
+
+    async def interaction_check(self, interaction: discord.Interaction[BalintBot]) -> bool:
+        """A slash command still unanswered after `DEFER_AFTER_SECONDS` is deferred, so a
+        slow answer (the database busy, a queue of commands) is not lost to Discord's 3
+        seconds. The deferral is private, so the answer is too (even `/group create`'s,
+        public otherwise: a refusal must never become public)."""
+        if interaction.type is discord.InteractionType.application_command:
+            task = asyncio.create_task(defer_if_slow(interaction), name="balint: defer if slow")
+            self._deferrals.add(task)
+            task.add_done_callback(self._deferrals.discard)
+        return True
+
+    def cancel_deferrals(self) -> None:
+        for task in list(self._deferrals):
+            task.cancel()
+
     async def on_error(
         self, interaction: discord.Interaction[BalintBot], error: app_commands.AppCommandError
     ) -> None:
@@ -206,6 +227,8 @@ class BalintBot(commands.AutoShardedBot):
         """Stop cleanly: let the commands and buttons in progress finish (they may still be
         telling people things), stop the scheduler, then disconnect and close the database."""
         await self._drain_handlers()
+        if isinstance(self.tree, BalintTree):
+            self.tree.cancel_deferrals()
         if self._scheduler is not None:
             await self._scheduler.stop()
         await super().close()

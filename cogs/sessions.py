@@ -16,7 +16,6 @@ from bot.groups.store import get_group
 from bot.rota.service import slot_changes_in
 from bot.sessions import service as session_service
 from bot.sessions import store as session_store
-from bot.sessions.calendar import session_calendar
 from bot.sessions.recurrence import format_when
 from cogs._common.access import require_leader, require_member
 from cogs._common.audience import Audience
@@ -197,13 +196,15 @@ class SessionCommands(commands.GroupCog, group_name="session", group_description
         if not sessions:
             await reply(interaction, f"No sessions are planned for **{plain(target.name)}**.")
             return
+        # imported here, not at start: icalendar is a tenth of the bot's start-up
+        from bot.sessions.calendar import session_calendar
+
         data = session_calendar(target.name, target.timezone, sessions, now=self.bot.clock.now())
-        await interaction.response.send_message(
+        await reply(
+            interaction,
             f"The sessions of **{plain(target.name)}** ({len(sessions)}), in `{target.timezone}`. "
             "Open the file to add them to your calendar; cancelled sessions are marked so.",
             file=discord.File(io.BytesIO(data), filename=calendar_filename(target.name)),
-            ephemeral=True,
-            allowed_mentions=NO_PINGS,
         )
 
     async def _mirror(self, interaction: discord.Interaction[BalintBot], group: Group) -> None:

@@ -21,7 +21,7 @@ from bot.sessions.recurrence import format_when
 from cogs._common.access import access_to, resolve_group
 from cogs._common.audience import Audience
 from cogs._common.autocomplete import group_choices
-from cogs._common.forms import show_form, submitted_form_id
+from cogs._common.forms import handle_forms, show_form, stop_handling_forms
 from cogs._common.messages import GENERIC_FAILURE, NO_PINGS, answer_error, plain, reply
 from cogs._common.notify import deliver, tell_leaders_for_job
 from cogs.cases.drafting import (
@@ -155,11 +155,13 @@ class Cases(
             except discord.HTTPException:
                 log.warning("could not tell a DM's author about a failure")
 
-    @commands.Cog.listener()
-    async def on_interaction(self, interaction: discord.Interaction[BalintBot]) -> None:
-        form_id = submitted_form_id(interaction)
-        if form_id is None:
-            return
+    async def cog_load(self) -> None:
+        handle_forms(self.bot, self.on_form)
+
+    async def cog_unload(self) -> None:
+        stop_handling_forms(self.bot, self.on_form)
+
+    async def on_form(self, interaction: discord.Interaction[BalintBot], form_id: str) -> None:
         try:
             await submit_form(self.bot, interaction, form_id)
         except Exception as error:

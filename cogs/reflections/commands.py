@@ -21,7 +21,7 @@ from bot.sessions.recurrence import format_when
 from cogs._common.access import access_to, require_leader, require_member
 from cogs._common.audience import Audience
 from cogs._common.autocomplete import group_being_chosen_for, group_choices, session_choice_list
-from cogs._common.forms import submitted_form_id
+from cogs._common.forms import handle_forms, stop_handling_forms
 from cogs._common.messages import NO_PINGS, answer_error, plain, post, reply
 from cogs._common.notify import (
     CANNOT_SEND_TO_USER,
@@ -173,11 +173,13 @@ class Reflections(commands.Cog, name=COG_NAME):
             f"Hidden: reflection {number} no longer shows in `/reflections show`.{posted}",
         )
 
-    @commands.Cog.listener()
-    async def on_interaction(self, interaction: discord.Interaction[BalintBot]) -> None:
-        form_id = submitted_form_id(interaction)
-        if form_id is None:
-            return
+    async def cog_load(self) -> None:
+        handle_forms(self.bot, self.on_form)
+
+    async def cog_unload(self) -> None:
+        stop_handling_forms(self.bot, self.on_form)
+
+    async def on_form(self, interaction: discord.Interaction[BalintBot], form_id: str) -> None:
         try:
             await submit_form(self.bot, interaction, form_id)
         except Exception as error:
