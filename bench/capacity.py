@@ -40,9 +40,8 @@ from typing import Any
 from bot.app import HANDLER_TASK_NAMES, BalintBot
 from bot.kernel.clock import ManualClock
 from bot.kernel.config import Settings
-from bot.kernel.pacing import Pacer
 from tests.double import Channel, DiscordDouble, Guild, Interaction, Message, User
-from tests.e2e.conftest import handlers_done
+from tests.e2e.conftest import handlers_done, instant_pacer
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 FIRST_SESSION = "2026-12-01 19:00"  # a Tuesday evening in London, for every group
@@ -53,16 +52,6 @@ SESSIONS_PER_GROUP = 26
 DISCORD_WINDOW = 3.0
 SEED_CONCURRENCY = 4
 KEY = bytes(range(32))
-
-
-def instant_pacer() -> Pacer:
-    now = [0.0]
-
-    async def sleep(seconds: float) -> None:
-        now[0] += seconds
-        await asyncio.sleep(0)
-
-    return Pacer(monotonic=lambda: now[0], sleep=sleep)
 
 
 @dataclass

@@ -10,7 +10,6 @@ checks here make the same checks after each action, so a failure names the actio
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import difflib
 import re
@@ -23,10 +22,16 @@ from typing import Any
 import pytest
 
 from bot.kernel.errors import Refusal
-from bot.kernel.pacing import Pacer
 from cogs._common.messages import GENERIC_FAILURE
 from tests.double import Channel, DiscordDouble, Guild, Interaction, Request, Role, User
-from tests.e2e.conftest import Guards, Scene, handlers_done, mention_problems, sent_message_bodies
+from tests.e2e.conftest import (
+    Guards,
+    Scene,
+    handlers_done,
+    instant_pacer,
+    mention_problems,
+    sent_message_bodies,
+)
 
 GUILD_ANNOUNCEMENT = 5  # a channel type the double has no name for
 ANSWER_DEADLINE = 3.0  # seconds: Discord forgets an interaction not answered by then
@@ -39,17 +44,6 @@ THURSDAY_START = "2026-11-26 18:00"
 RSVP_TIME = datetime.fromisoformat("2026-11-23T19:30:00+00:00")  # the first reminders are out
 FIRST_ENDED = datetime.fromisoformat("2026-11-24T21:00:00+00:00")  # its window is open
 NOW = datetime.fromisoformat("2026-11-26T21:00:00+00:00")  # released; Thursday's window open
-
-
-def instant_pacer() -> Pacer:
-    """The production DM pacer on a clock that jumps instead of sleeping."""
-    now = [0.0]
-
-    async def sleep(seconds: float) -> None:
-        now[0] += seconds
-        await asyncio.sleep(0)
-
-    return Pacer(monotonic=lambda: now[0], sleep=sleep)
 
 
 async def quiet(scene: Scene) -> None:

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.double import Channel, Guild, Interaction, User
-from tests.e2e.conftest import Scene, handlers_done, reply_text
-from tests.e2e.test_rota import dm_texts, instant_pacer
+from tests.e2e.conftest import Scene, handlers_done, instant_pacer, reply_text
+from tests.e2e.test_rota import dm_texts
 
 LIMIT = 2000  # Discord's limit on a message's content
 CHOICE_LIMIT = 100  # and on an autocomplete choice's name
