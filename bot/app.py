@@ -86,15 +86,23 @@ class BalintTree(app_commands.CommandTree["BalintBot"]):
         slow answer (the database busy, a queue of commands) is not lost to Discord's 3
         seconds. The deferral is private, so the answer is too (even `/group create`'s,
         public otherwise: a refusal must never become public)."""
-        if interaction.type is discord.InteractionType.application_command:
+        if interaction.type is discord.InteractionType.application_command and not (
+            self.client.is_closed()
+        ):
             task = asyncio.create_task(defer_if_slow(interaction), name="balint: defer if slow")
             self._deferrals.add(task)
             task.add_done_callback(self._deferrals.discard)
+            # The command's own task (this check runs in it) ending ends the wait too.
+            command_task = asyncio.current_task()
+            if command_task is not None:
+                command_task.add_done_callback(lambda _: task.cancel())
         return True
 
-    def cancel_deferrals(self) -> None:
-        for task in list(self._deferrals):
+    async def cancel_deferrals(self) -> None:
+        waiting = list(self._deferrals)
+        for task in waiting:
             task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
 
     async def on_error(
         self, interaction: discord.Interaction[BalintBot], error: app_commands.AppCommandError
@@ -228,7 +236,7 @@ class BalintBot(commands.AutoShardedBot):
         telling people things), stop the scheduler, then disconnect and close the database."""
         await self._drain_handlers()
         if isinstance(self.tree, BalintTree):
-            self.tree.cancel_deferrals()
+            await self.tree.cancel_deferrals()
         if self._scheduler is not None:
             await self._scheduler.stop()
         await super().close()

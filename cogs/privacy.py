@@ -15,7 +15,7 @@ from bot.privacy import preferences as prefs
 from bot.privacy import service as privacy_service
 from bot.privacy.registry import kinds_of_data
 from cogs._common.audience import Audience
-from cogs._common.messages import guarded, reply
+from cogs._common.messages import defer_now, guarded, reply
 from cogs._common.notify import CANNOT_SEND_TO_USER, deliver
 
 PRIVACY_INTRO = (
@@ -148,7 +148,7 @@ class Privacy(commands.Cog):
 
     @mydata.command(name="export", description="A copy of your data, as a file by DM")
     async def export(self, interaction: discord.Interaction[BalintBot]) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await defer_now(interaction)
         document = await privacy_service.export_data(
             self.bot.database, interaction.user.id, self.bot.clock.now()
         )

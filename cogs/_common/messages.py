@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import timedelta
 from typing import Any, TypeVar
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -156,27 +157,39 @@ def answering(interaction: discord.Interaction[Any]) -> asyncio.Lock:
     return lock
 
 
+_DEFERRED_PRIVATELY = "balint:deferred-privately"
+
+
 async def defer_if_slow(
     interaction: discord.Interaction[Any],
     *,
-    ephemeral: bool = True,
     after: float | None = None,
 ) -> bool:
-    """Defer `interaction` if it is still unanswered `after` seconds from now (default
-    `DEFER_AFTER_SECONDS`); whether it was deferred. (Real time, not the bot's clock:
-    Discord's window is real.)"""
+    """Defer `interaction` privately if it is still unanswered `after` seconds from now
+    (default `DEFER_AFTER_SECONDS`); whether it was deferred. (Real time, not the bot's
+    clock: Discord's window is real.)"""
     after = DEFER_AFTER_SECONDS if after is None else after
     await asyncio.sleep(after)
+    try:
+        deferred = await defer_now(interaction)
+    except (discord.HTTPException, aiohttp.ClientError, OSError) as error:
+        log.warning("could not defer a slow answer: %s", getattr(error, "status", type(error)))
+        return False
+    if deferred:
+        log.info("answer deferred: still busy after %.1f s", after)
+    return deferred
+
+
+async def defer_now(interaction: discord.Interaction[Any]) -> bool:
+    """Answer "thinking…" (privately) unless `interaction` was answered already; whether
+    it did. The one way a command defers, so that it never collides with the deferral of
+    a slow answer (`defer_if_slow`)."""
     async with answering(interaction):
         if interaction.response.is_done():
             return False
-        try:
-            await interaction.response.defer(ephemeral=ephemeral, thinking=True)
-        except discord.HTTPException as error:
-            log.warning("could not defer a slow answer: HTTP %s", error.status)
-            return False
-    log.info("answer deferred: still busy after %.0f s", after)
-    return True
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        interaction.extras[_DEFERRED_PRIVATELY] = True
+        return True
 
 
 async def reply(
@@ -188,7 +201,10 @@ async def reply(
 ) -> None:
     """Send `sections` (joined by blank lines) as the answer, in as many messages as
     Discord's 2,000-character limit needs; a view (and a file) goes on the last message.
-    After a deferral (`defer_if_slow`) the first message fills in the deferred answer."""
+    After a deferral (`defer_now`) the first message fills in the private "thinking…", so
+    every part is private then (a public answer's later parts must not show alone)."""
+    if interaction.extras.get(_DEFERRED_PRIVATELY):
+        ephemeral = True
     messages = chunk_sections(sections)
     for index, content in enumerate(messages):
         extra: dict[str, Any] = {}

@@ -18,7 +18,7 @@ from bot.sessions.recurrence import format_when
 from cogs._common.access import require_leader, require_member
 from cogs._common.audience import Audience
 from cogs._common.autocomplete import group_choices, my_slot_choices, session_choices
-from cogs._common.messages import plain, presenter_label, reply
+from cogs._common.messages import defer_now, plain, presenter_label, reply
 from cogs._common.notify import best_effort, deliver, slots_changed_text, tell
 from cogs.rota.swap import swap_view
 
@@ -118,7 +118,7 @@ class RotaCommands(
         self, interaction: discord.Interaction[BalintBot], group: str | None = None
     ) -> None:
         target = (await require_leader(interaction, group)).group
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await defer_now(interaction)
         outcome = await rota_service.regenerate_rota(
             self.bot.database, target, self.bot.clock.now(), actor_id=interaction.user.id
         )

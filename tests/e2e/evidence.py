@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from bot.kernel.errors import Refusal
+from cogs._common import messages
 from cogs._common.messages import GENERIC_FAILURE
 from tests.double import Channel, DiscordDouble, Guild, Interaction, Request, Role, User
 from tests.e2e.conftest import (
@@ -162,6 +163,12 @@ def refused_privately(interaction: Interaction) -> bool:
     if not shown:
         return False
     return all(m.ephemeral or m.guild_id is None for m in shown)
+
+
+def without_deferral(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bot defers a command still busy after 2 s ("thinking…"), which would pass
+    Discord's 3 s and hide the slowness: the evidence wants the answer itself in time."""
+    monkeypatch.setattr(messages, "DEFER_AFTER_SECONDS", 60.0)
 
 
 def answered_in(interaction: Interaction) -> float | None:

@@ -18,6 +18,7 @@ from discord import app_commands
 from bot.app import BalintBot
 from cogs._common import messages
 from cogs._common.forms import FORM_TOO_LATE, show_form
+from tests.double.rest_interactions import CALLBACK
 from tests.e2e.conftest import Scene, reply_text
 
 DEFERRED = 5  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
@@ -99,3 +100,38 @@ async def test_a_form_after_a_deferral_asks_to_run_the_command_again(scene: Scen
     opened = await scene.slash("slow-form", scene.members[0])
     assert [attempt.type for attempt in opened.attempts] == [DEFERRED]
     assert reply_text(opened) == FORM_TOO_LATE
+
+
+async def test_the_deferral_and_the_answer_never_both_go_out(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first answer is slow to reach Discord (a 429 on it, waited out by discord.py)
+    while the other one is due (the deferral, or the answer itself): the second waits for
+    the first and sees it went out, instead of a second first answer that Discord would
+    refuse (40060)."""
+    monkeypatch.setattr(messages, "DEFER_AFTER_SECONDS", 0.0)
+    slow = scene.double.faults.add(429, method="POST", route=CALLBACK, times=1, retry_after=0.6)
+    interaction = await scene.double.slash("preferences", scene.members[0], reflection_dms=False)
+    assert scene.double.faults.count(429) == 1, slow  # the first answer, held up
+    # One first answer, taken once its retry got through; nothing refused.
+    assert len(interaction.attempts) == 1, interaction.attempts
+    assert interaction.rejected == []
+    assert "Saved. Your preferences" in reply_text(interaction)
+
+
+async def test_a_command_that_defers_itself_never_collides_with_the_deferral(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/rota generate defers itself (it re-plans); held up before that by a locked
+    database, the automatic deferral goes first, and the command goes on regardless."""
+    await scene.create_group()
+    monkeypatch.setattr(messages, "DEFER_AFTER_SECONDS", 0.2)
+    with write_lock_held(scene.settings.database_path, 0.8):
+        blocked = asyncio.create_task(
+            scene.double.slash("preferences", scene.members[1], reminder_dms=False)
+        )
+        await asyncio.sleep(0.1)  # its write now waits for the lock, and every read after it
+        generated = await scene.slash("rota generate", scene.leader)
+    await blocked
+    assert [a.type for a in generated.attempts] == [DEFERRED]
+    assert "went wrong" not in reply_text(generated)

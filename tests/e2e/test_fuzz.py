@@ -50,6 +50,7 @@ from tests.e2e.evidence import (
     leaf_commands,
     open_clinic,
     quiet,
+    without_deferral,
 )
 
 log = logging.getLogger(__name__)
@@ -400,6 +401,11 @@ class Sweep:
         self.dump = after
         self.problems += [f"{label}: {problem}" for problem in found]
         return interaction
+
+
+@pytest.fixture(autouse=True)
+def _slowness_shows(monkeypatch: pytest.MonkeyPatch) -> None:
+    without_deferral(monkeypatch)
 
 
 @pytest.fixture

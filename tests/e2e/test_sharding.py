@@ -29,6 +29,26 @@ class QuickIdentifyBot(BalintBot):
         return None
 
 
+def assert_each_shard_got_only_its_own(
+    double: DiscordDouble, shards: int, *, dm_interaction: int | None = None
+) -> None:
+    """What the double sent each shard: a guild's events on its shard alone, DMs on 0."""
+    for session in double.gateway.sessions:
+        shard_id = session.shard[0]
+        sent = [frame for frame in session.log if frame.get("t")]
+        guild_events = [f for f in sent if f["t"].startswith("GUILD_") or "guild_id" in f["d"]]
+        assert guild_events, f"shard {shard_id} was sent no server at all"
+        for frame in guild_events:
+            guild_id = int(frame["d"].get("guild_id") or frame["d"]["id"])
+            assert shard_of(guild_id, shards) == shard_id, (shard_id, frame["t"])
+        dms = [
+            f
+            for f in sent
+            if f["t"] == "INTERACTION_CREATE" and int(f["d"]["id"]) == dm_interaction
+        ]
+        assert len(dms) == (1 if shard_id == 0 and dm_interaction is not None else 0)
+
+
 def servers_on_every_shard(double: DiscordDouble, shards: int) -> list[Guild]:
     """Add servers until each shard has one (ids carry the time, so wait a millisecond)."""
     guilds: list[Guild] = []
@@ -138,6 +158,7 @@ async def test_recommended_shards_each_serve_their_servers(
         dm = await double.slash("about", servers[-1].members[1])
         assert reply_text(dm)
         await handlers_done()
+        assert_each_shard_got_only_its_own(double, 2, dm_interaction=dm.id)
         answers = await bot.database.scalar("SELECT COUNT(*) FROM rsvps")
         assert answers == len(servers)
 
@@ -156,3 +177,4 @@ async def test_shard_count_from_configuration_wins(
         server = people_in(double, guilds[-1], 0)
         shown = await slash(double, server, "about", server.members[0])
         assert reply_text(shown)
+        assert_each_shard_got_only_its_own(double, 3)
