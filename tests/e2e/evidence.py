@@ -467,6 +467,7 @@ class Evidence:
 def evidence_for(
     clinic: Clinic, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Evidence]:
+    without_deferral(monkeypatch)
     dumper = Dumper(clinic.scene)
     try:
         yield Evidence(

@@ -42,7 +42,6 @@ from tests.e2e.evidence import (
     open_clinic,
     quiet,
     refused_privately,
-    without_deferral,
 )
 
 log = logging.getLogger(__name__)
@@ -494,11 +493,6 @@ def form_classes() -> set[str]:
             if sub.__module__.startswith("cogs."):
                 found.add(f"{sub.__module__}.{sub.__qualname__}")
     return found
-
-
-@pytest.fixture(autouse=True)
-def _slowness_shows(monkeypatch: pytest.MonkeyPatch) -> None:
-    without_deferral(monkeypatch)
 
 
 @pytest.fixture

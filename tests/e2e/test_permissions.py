@@ -36,7 +36,6 @@ from tests.e2e.evidence import (
     leaf_commands,
     open_clinic,
     quiet,
-    without_deferral,
 )
 
 log = logging.getLogger(__name__)
@@ -206,11 +205,6 @@ def declared_audiences(scene: Scene) -> dict[str, str]:
             found = found.parent
         declared[command.qualified_name] = "anyone" if found is None else found.extras["audience"]
     return declared
-
-
-@pytest.fixture(autouse=True)
-def _slowness_shows(monkeypatch: pytest.MonkeyPatch) -> None:
-    without_deferral(monkeypatch)
 
 
 @pytest.fixture
