@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import identifiers, killtest, reminders
+from bench import burst, identifiers, killtest, reminders, speed
 
 if __name__ == "__main__":
     identifiers.main()
     asyncio.run(reminders.main())
-    # 20 runs of the kill test (about 8 minutes); exits 1 if one was not clean
+    # speed against a bare discord.py bot (about 15 minutes on 2 cores), and the burst
+    # under Discord's rate limits
+    asyncio.run(speed.main([]))
+    asyncio.run(burst.main([]))
+    # 20 runs of the kill test (about 6 minutes); exits 1 if one was not clean
     sys.exit(killtest.main([]))

@@ -14,11 +14,14 @@ Run: `make bench` or `.venv/bin/python -m bench.reminders`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import resource
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,39 +34,53 @@ REMINDERS = 50_000
 BURST = 2_000
 
 
-async def seed(path: Path, groups: int, reminders: int) -> None:
-    """Groups, weekly sessions and three reminders per session, all in the future."""
+async def seed(
+    path: Path,
+    groups: int,
+    reminders: int,
+    *,
+    homes: Sequence[tuple[int, int]] | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Groups and three reminders per weekly session, all in the future (from `now`,
+    default the real time). `homes` gives each group's (server id, channel id); by
+    default they all share server 1."""
     database = await Database.open(path)
     await database.migrate()
-    now = datetime.now(UTC)
-    sessions_per_group = -(-reminders // (3 * groups)) if groups else 0  # rounded up
-    async with database.transaction() as tx:
-        await tx.executemany(
-            "INSERT INTO groups (id, guild_id, name, name_key, channel_id, timezone, created_at)"
-            " VALUES (?, 1, ?, ?, ?, 'Europe/London', 0)",
-            [(g, f"group {g}", f"group {g}", 10_000 + g) for g in range(1, groups + 1)],
-        )
-        jobs = []
-        session_id = 0
-        for group in range(1, groups + 1):
-            for week in range(sessions_per_group):
-                session_id += 1
-                start = now + timedelta(days=7 * (week + 1), minutes=group)
-                for kind, hours in (("channel", 24), ("presenter", 72), ("leaders", 24)):
-                    if len(jobs) >= reminders:
-                        break
-                    jobs.append(
-                        (
-                            f"reminder.{kind}",
-                            f"group:{group}:session:{session_id}:at:{to_unix(start)}:{kind}",
-                            to_unix(start - timedelta(hours=hours)),
-                            to_unix(start),
-                        )
-                    )
-        await tx.executemany(
-            "INSERT INTO jobs (kind, key, due_at, expires_at) VALUES (?, ?, ?, ?)", jobs
-        )
     await database.close()
+    now = now or datetime.now(UTC)
+    homes = list(homes) if homes is not None else [(1, 10_000 + g) for g in range(groups)]
+    sessions_per_group = -(-reminders // (3 * groups)) if groups else 0  # rounded up
+    jobs = []
+    for group in range(1, groups + 1):
+        for week in range(sessions_per_group):
+            start = now + timedelta(days=7 * (week + 1), minutes=group)
+            for kind, hours in (("channel", 24), ("presenter", 72), ("leaders", 24)):
+                if len(jobs) >= reminders:
+                    break
+                jobs.append(
+                    (
+                        f"reminder.{kind}",
+                        f"group:{group}:session:{week}:at:{to_unix(start)}:{kind}",
+                        to_unix(start - timedelta(hours=hours)),
+                        to_unix(start),
+                        group,
+                    )
+                )
+    # A bulk load, not a user action: plain sqlite3 is the quickest way in.
+    with contextlib.closing(sqlite3.connect(path)) as raw, raw:
+        raw.executemany(
+            "INSERT INTO groups (id, guild_id, name, name_key, channel_id, timezone, created_at)"
+            " VALUES (?, ?, ?, ?, ?, 'Europe/London', 0)",
+            [
+                (g, guild_id, f"group {g}", f"group {g}", channel_id)
+                for g, (guild_id, channel_id) in enumerate(homes[:groups], start=1)
+            ],
+        )
+        raw.executemany(
+            "INSERT INTO jobs (kind, key, due_at, expires_at, group_id) VALUES (?, ?, ?, ?, ?)",
+            jobs,
+        )
 
 
 async def time_rebuild(path: Path) -> float:
