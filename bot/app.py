@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,14 @@ from cogs._common.messages import answer_error, defer_if_slow
 log = logging.getLogger(__name__)
 
 SCOPES = ("bot", "applications.commands")
+
+# Discord's global limit is 50 requests a second for everything sent with the bot's token
+# (interaction answers are not counted). It publishes no headers for it, and discord.py
+# only waits once answered 429, so the bot keeps under it itself, with room to spare: at
+# most GLOBAL_BURST unanswered at once (a stalled loop or network can deliver those
+# together) and, beyond them, GLOBAL_RATE a second.
+GLOBAL_RATE = 48.0
+GLOBAL_BURST = 20
 
 
 def required_intents() -> discord.Intents:
@@ -58,6 +67,46 @@ def invite_url(application_id: int) -> str:
     return discord.utils.oauth_url(
         application_id, permissions=required_permissions(), scopes=SCOPES
     )
+
+
+def pace_requests(http: discord.http.HTTPClient, pacer: Pacer) -> None:
+    """Make every request of `http` (discord.py's client for the routes Discord counts:
+    interaction answers and follow-ups go another way) take its turn in `pacer`, and
+    hold its place there until it is answered, discord.py's retries after a 429 or a 5xx
+    included. (A request that discord.py holds back for its route's own limit holds its
+    place too: rare for this bot, which sends a few messages to a channel at a time.)
+    Paced here rather than in aiohttp's hooks, which would cost every interaction
+    answer too."""
+    request = http.request
+
+    async def paced(route: discord.http.Route, **options: Any) -> Any:
+        return await pacer.run(lambda: request(route, **options))
+
+    http.request = paced  # type: ignore[method-assign]
+
+
+BUCKET_SWEEP_SECONDS = 60.0
+
+
+def sweep_buckets_less_often(http: discord.http.HTTPClient) -> None:
+    """discord.py keeps a rate-limit bucket per route and channel, and once it holds 256
+    it looks through all of them for idle ones (unused for 5 minutes) each time it adds
+    one. A burst to a thousand channels (every group's reminder at once) adds a thousand,
+    so it looked through them a thousand times: most of the burst's time in discord.py
+    (docs/performance.md). Looking once a minute forgets the same idle buckets."""
+    sweep = getattr(http, "_try_clear_expired_ratelimits", None)
+    if sweep is None:  # not this version of discord.py: nothing to change
+        return
+    last = float("-inf")
+
+    def sweep_at_most_every_minute() -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= BUCKET_SWEEP_SECONDS:
+            last = now
+            sweep()
+
+    http._try_clear_expired_ratelimits = sweep_at_most_every_minute  # type: ignore[method-assign]
 
 
 # One extension per capability's Discord side; `cogs._common` is shared code, not one.
@@ -134,6 +183,8 @@ class BalintBot(commands.AutoShardedBot):
         dm_pacer: Pacer | None = None,
         **options: Any,
     ) -> None:
+        # Every request with the bot's token waits its turn here (see GLOBAL_RATE).
+        self.rest_pacer = Pacer(GLOBAL_RATE, GLOBAL_BURST)
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=required_intents(),
@@ -144,6 +195,8 @@ class BalintBot(commands.AutoShardedBot):
             shard_count=settings.shard_count,
             **options,
         )
+        pace_requests(self.http, self.rest_pacer)
+        sweep_buckets_less_often(self.http)
         # Whatever level logging is set to, the libraries' DEBUG records never carry what
         # members wrote (a DM's case note, a leader's `/case view` answer) or who wrote it.
         withhold_library_payloads()

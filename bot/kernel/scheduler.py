@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -42,6 +43,11 @@ LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
 STOP_GRACE = timedelta(seconds=10)
 WAKE_RETRY = timedelta(seconds=30)
+MAX_RUNNING = 1_000
+"""Jobs run side by side at most. A burst's jobs wait in discord.py for Discord's limits
+once handed over; at about 50 requests a second the last of a thousand goes out some
+20 seconds later, well within its claim's lease."""
+CLAIM_BATCH = 100  # jobs claimed in one transaction, at most
 _WAKE_JOB_ID = "wake"
 
 
@@ -54,6 +60,7 @@ class Job:
     expires_at: datetime | None
     payload: Mapping[str, Any]
     attempts: int
+    group_id: int | None = None
 
 
 JobHandler = Callable[[Job], Awaitable[None]]
@@ -93,11 +100,63 @@ async def _upsert(tx: Transaction, job: JobSpec) -> None:
             job.key,
             to_unix(job.due_at),
             None if job.expires_at is None else to_unix(job.expires_at),
-            json.dumps(dict(job.payload), sort_keys=True),
+            _payload_json(job.payload),
             job.group_id,
         ),
     )
     tx.jobs_changed = True
+
+
+_PAYLOAD_ENCODER = json.JSONEncoder(sort_keys=True)
+
+
+def _payload_json(payload: Mapping[str, Any]) -> str:
+    """A job's payload as stored: `json.dumps(payload, sort_keys=True)`, with one encoder
+    for all (making one per call was most of the cost of comparing jobs)."""
+    return _PAYLOAD_ENCODER.encode(dict(payload))
+
+
+def _upsert_would_write(row: sqlite3.Row | None, job: JobSpec, group_id: int | None) -> bool:
+    """Whether `_upsert` of `job` for `group_id` would insert or change anything, given
+    the job's row now (None: there is none): the same test as its ON CONFLICT ... WHERE."""
+    if row is None:
+        return True
+    if row["state"] != "pending":
+        return False
+    expires_at = None if job.expires_at is None else to_unix(job.expires_at)
+    return bool(
+        row["kind"] != job.kind
+        or row["expires_at"] != expires_at
+        or row["payload"] != _payload_json(job.payload)
+        or row["group_id"] != group_id
+        or (row["attempts"] == 0 and row["due_at"] != to_unix(job.due_at))
+    )
+
+
+async def _skip(tx: Transaction, row: sqlite3.Row, now: int) -> None:
+    await tx.execute(
+        "UPDATE jobs SET state = 'skipped', finished_at = ?, lease_until = NULL WHERE id = ?",
+        (now, row["id"]),
+    )
+    log.info(
+        "skipped job %s: no longer useful",
+        row["key"],
+        extra={"job": row["id"], "job_kind": row["kind"]},
+    )
+
+
+def _job(row: sqlite3.Row) -> Job:
+    """A claimed job (its attempt counted)."""
+    return Job(
+        id=row["id"],
+        kind=row["kind"],
+        key=row["key"],
+        due_at=from_unix(row["due_at"]),
+        expires_at=None if row["expires_at"] is None else from_unix(row["expires_at"]),
+        payload=json.loads(row["payload"]),
+        attempts=row["attempts"] + 1,
+        group_id=row["group_id"],
+    )
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -167,16 +226,25 @@ class JobScheduler:
         already done keep their record and are not re-run. The scheduler re-arms itself
         when the transaction commits, so the jobs change together with what they are
         about."""
-        marks = ",".join("?" for _ in kinds)
+        wanted = {job.key: job for job in jobs}
+        kind_marks = ",".join("?" for _ in kinds)
+        key_marks = ",".join("?" for _ in wanted)
+        # One read of what is there, so that only what changes is written: every change
+        # to a group reconciles all of its jobs, and most of them stay as they are.
         rows = await tx.fetchall(
-            f"SELECT key FROM jobs WHERE state = 'pending' AND group_id = ? AND kind IN ({marks})",
-            (group_id, *kinds),
+            "SELECT key, state, kind, due_at, expires_at, payload, group_id, attempts FROM jobs"
+            f" WHERE (state = 'pending' AND group_id = ? AND kind IN ({kind_marks}))"
+            + (f" OR key IN ({key_marks})" if wanted else ""),
+            (group_id, *kinds, *wanted),
         )
-        wanted = {job.key for job in jobs}
-        for key in {row["key"] for row in rows} - wanted:
-            await tx.execute("DELETE FROM jobs WHERE key = ? AND state = 'pending'", (key,))
-        for job in jobs:
-            await _upsert(tx, replace(job, group_id=group_id))
+        stored = {row["key"]: row for row in rows}
+        for key, row in stored.items():
+            stale = row["state"] == "pending" and row["group_id"] == group_id
+            if stale and row["kind"] in kinds and key not in wanted:
+                await tx.execute("DELETE FROM jobs WHERE key = ? AND state = 'pending'", (key,))
+        for key, job in wanted.items():
+            if _upsert_would_write(stored.get(key), job, group_id):
+                await _upsert(tx, replace(job, group_id=group_id))
 
     # -- what a job has done so far ------------------------------------------------
 
@@ -301,64 +369,93 @@ class JobScheduler:
     # -- running -------------------------------------------------------------------
 
     async def run_due(self) -> int:
-        """Run every job due now, one at a time; returns how many handlers ran."""
+        """Run every job due now; returns how many handlers ran.
+
+        Jobs of different groups run side by side (up to `MAX_RUNNING`), so that a
+        burst (every group's reminder at the same second) is handed to discord.py at once
+        and paced there by Discord's limits, and a job held up (a DM waiting its turn, a
+        send that discord.py retries) holds up nobody else's. A group's jobs, and the
+        jobs of no group, still run one at a time, in the order they fall due: the next
+        is claimed only once the one before has finished, so it sees what that one did."""
         ran = 0
         async with self._run_lock:
-            while not self._stopping and (job := await self._claim_next()) is not None:
-                # What the job logs (and discord.py while running it) names its job, group
-                # and session in JSON logs.
-                with log_context(
-                    job=job.id,
-                    job_kind=job.kind,
-                    group_id=job.payload.get("group_id"),
-                    session_id=job.payload.get("session_id"),
-                ):
-                    await self._run(job)
-                ran += 1
+            lanes: dict[int | None, asyncio.Task[None]] = {}  # running, by group
+            done: list[asyncio.Task[None]] = []
+            try:
+                while not self._stopping:
+                    for group_id, lane in list(lanes.items()):
+                        if lane.done():
+                            done.append(lanes.pop(group_id))
+                    room = MAX_RUNNING - len(lanes)
+                    jobs = (
+                        await self._claim_next(min(room, CLAIM_BATCH), busy=lanes) if room else []
+                    )
+                    for job in jobs:
+                        lanes[job.group_id] = asyncio.create_task(self._run_logged(job))
+                    ran += len(jobs)
+                    if jobs:
+                        await asyncio.sleep(0)  # let them start before claiming more
+                    elif lanes:
+                        # once one finishes, its group may have its next job due
+                        await asyncio.wait(lanes.values(), return_when=asyncio.FIRST_COMPLETED)
+                    else:
+                        break
+            finally:
+                if lanes:  # the claimed jobs finish even if claiming failed
+                    await asyncio.wait(lanes.values())
+                    done += lanes.values()
+        for lane in done:
+            lane.result()  # what a job's run raised (or a crash it simulated) goes on up
         return ran
 
-    async def _claim_next(self) -> Job | None:
+    async def _run_logged(self, job: Job) -> None:
+        # What the job logs (and discord.py while running it) names its job, group and
+        # session in JSON logs.
+        with log_context(
+            job=job.id,
+            job_kind=job.kind,
+            group_id=job.payload.get("group_id"),
+            session_id=job.payload.get("session_id"),
+        ):
+            await self._run(job)
+
+    async def _claim_next(self, limit: int = 1, *, busy: Collection[int | None] = ()) -> list[Job]:
+        """Claim the next jobs due, oldest first: at most `limit`, one per group, none of
+        a group in `busy` (None: the jobs of no group). Those past their expiry are
+        marked skipped instead."""
         while True:
             now = to_unix(self._clock.now())
+            claimed: list[Job] = []
+            skipped = False
             async with self._database.transaction() as tx:
-                async with tx.execute(
+                rows = await tx.fetchall(
                     """
-                    SELECT id, kind, key, due_at, expires_at, payload, attempts FROM jobs
+                    SELECT id, kind, key, due_at, expires_at, payload, attempts, group_id
+                    FROM jobs
                     WHERE (state = 'pending' AND due_at <= ?)
                        OR (state = 'running' AND lease_until <= ?)
-                    ORDER BY due_at, id LIMIT 1
+                    ORDER BY due_at, id LIMIT ?
                     """,
-                    (now, now),
-                ) as cursor:
-                    row = await cursor.fetchone()
-                if row is None:
-                    return None
-                if row["expires_at"] is not None and row["expires_at"] <= now:
-                    await tx.execute(
-                        "UPDATE jobs SET state = 'skipped', finished_at = ?, lease_until = NULL"
-                        " WHERE id = ?",
-                        (now, row["id"]),
-                    )
-                    log.info(
-                        "skipped job %s: no longer useful",
-                        row["key"],
-                        extra={"job": row["id"], "job_kind": row["kind"]},
-                    )
-                    continue
-                await tx.execute(
-                    "UPDATE jobs SET state = 'running', lease_until = ?, attempts = attempts + 1"
-                    " WHERE id = ?",
-                    (now + int(LEASE.total_seconds()), row["id"]),
+                    (now, now, max(limit, CLAIM_BATCH)),
                 )
-            return Job(
-                id=row["id"],
-                kind=row["kind"],
-                key=row["key"],
-                due_at=from_unix(row["due_at"]),
-                expires_at=None if row["expires_at"] is None else from_unix(row["expires_at"]),
-                payload=json.loads(row["payload"]),
-                attempts=row["attempts"] + 1,
-            )
+                taken = set(busy)
+                for row in rows:
+                    if row["group_id"] in taken or len(claimed) >= limit:
+                        continue
+                    if row["expires_at"] is not None and row["expires_at"] <= now:
+                        await _skip(tx, row, now)
+                        skipped = True
+                        continue
+                    await tx.execute(
+                        "UPDATE jobs SET state = 'running', lease_until = ?,"
+                        " attempts = attempts + 1 WHERE id = ?",
+                        (now + int(LEASE.total_seconds()), row["id"]),
+                    )
+                    claimed.append(_job(row))
+                    taken.add(row["group_id"])
+            if claimed or not skipped:
+                return claimed
+            # everything free was past its expiry: look again, for jobs still useful
 
     async def _run(self, job: Job) -> None:
         handler = self._handlers.get(job.kind)

@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -256,10 +257,10 @@ async def test_a_database_failure_in_a_wake_does_not_stop_the_timer(
     real_claim = JobScheduler._claim_next
     locked = True
 
-    async def claim_unless_locked(self: JobScheduler) -> Job | None:
+    async def claim_unless_locked(self: JobScheduler, *args: Any, **options: Any) -> list[Job]:
         if locked:
             raise sqlite3.OperationalError("database is locked")
-        return await real_claim(self)
+        return await real_claim(self, *args, **options)
 
     monkeypatch.setattr(JobScheduler, "_claim_next", claim_unless_locked)
     monkeypatch.setattr("bot.kernel.scheduler.WAKE_RETRY", timedelta(milliseconds=50))
