@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.kernel.config import encode_key
+from bot.kernel.config import SETTINGS_VARIABLES, encode_key
 
 TOKEN = "MTA5ODc2NTQzMjEwOTg3NjU0.GhIjKl.abcdefghijklmnopqrstuvwxyz0123456789AB"
 
@@ -19,19 +19,8 @@ TOKEN = "MTA5ODc2NTQzMjEwOTg3NjU0.GhIjKl.abcdefghijklmnopqrstuvwxyz0123456789AB"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-CONFIG_NAMES = {
-    "DISCORD_TOKEN",
-    "ENCRYPTION_KEY",
-    "DATABASE_PATH",
-    "DEV_GUILD_ID",
-    "LOG_LEVEL",
-    "LOG_FORMAT",
-    "SHARD_COUNT",
-}
-
-
 def run_bot(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in CONFIG_NAMES}
+    clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
     clean.update(env)
     # The project runs from its checkout (it is not installed): the child finds it here.
     clean["PYTHONPATH"] = os.pathsep.join(

@@ -29,6 +29,18 @@ KEY_BYTES = 32  # AES-256-GCM
 MAX_SHARD_COUNT = 1024
 
 
+SETTINGS_VARIABLES = (
+    "DISCORD_TOKEN",
+    "DATABASE_PATH",
+    "ENCRYPTION_KEY",
+    "DEV_GUILD_ID",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+    "SHARD_COUNT",
+)
+"""Every environment variable `load_settings` reads (config.example.env documents each)."""
+
+
 class ConfigError(Exception):
     """A configuration problem, explained in one line."""
 

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import stat
 from pathlib import Path
 
 import pytest
 
-from bot.kernel.config import ConfigError, decode_key, encode_key, key_file_for, load_settings
+from bot.kernel import config
+from bot.kernel.config import (
+    SETTINGS_VARIABLES,
+    ConfigError,
+    decode_key,
+    encode_key,
+    key_file_for,
+    load_settings,
+)
 
 TOKEN = "MTA5ODc2NTQzMjEwOTg3NjU0.GhIjKl.abcdefghijklmnopqrstuvwxyz0123456789AB"
 KEY = encode_key(bytes(range(32)))
@@ -154,3 +163,11 @@ def test_the_tools_that_do_not_talk_to_discord_need_no_token(tmp_path: Path) -> 
     assert settings.token == ""
     with pytest.raises(ConfigError, match="does not look like a bot token"):
         load_settings(env(tmp_path, DISCORD_TOKEN="oops"), require_token=False)
+
+
+def test_settings_variables_are_what_load_settings_reads_and_the_example_documents() -> None:
+    source = Path(config.__file__).read_text(encoding="utf-8")
+    read = set(re.findall(r'env\.get\("([A-Z_]+)"', source))
+    example = Path(config.__file__).parents[2] / "config.example.env"
+    documented = set(re.findall(r"^([A-Z_]+)=", example.read_text(encoding="utf-8"), re.M))
+    assert set(SETTINGS_VARIABLES) == read == documented

@@ -14,22 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from bot.kernel.config import encode_key
+from bot.kernel.config import SETTINGS_VARIABLES, encode_key
 from tests.double import DiscordDouble
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 20.0
 """Real seconds a start may take before the run is declared broken."""
-CONFIG_VARIABLES = (
-    "DISCORD_TOKEN",
-    "ENCRYPTION_KEY",
-    "DATABASE_PATH",
-    "DEV_GUILD_ID",
-    "LOG_LEVEL",
-    "LOG_FORMAT",
-    "SHARD_COUNT",
-)
-"""The bot's configuration: never inherited from the environment the test runs in."""
 
 
 @dataclass
@@ -86,7 +76,7 @@ class BotProcess:
         return self.lives[-1] if self.lives else None
 
     def environment(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARIABLES}
+        env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
         env.update(
             DISCORD_TOKEN=self.double.token,
             DATABASE_PATH=str(self.database_path),
