@@ -239,7 +239,11 @@ class BalintBot(commands.AutoShardedBot):
         before logging in, so a database problem is reported without contacting Discord."""
         if self._database is not None:
             return
-        database = await Database.open(self.settings.database_path, reconcilers=RECONCILERS)
+        # The bot is its database's only writer while it runs (the run lock): what it
+        # reads can be remembered until its next commit.
+        database = await Database.open(
+            self.settings.database_path, reconcilers=RECONCILERS, remember_reads=True
+        )
         try:
             await database.migrate()
             await verify_key(database, self.cipher)

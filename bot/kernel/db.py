@@ -10,6 +10,16 @@ data back in line with the change, in the same transaction, and leaves notices f
 people to tell. So an action can never be half done (its change committed, its rota or
 reminders not), and no action can forget to follow up. After the commit, the listeners
 of committed job changes run (the scheduler re-arms itself).
+
+Every statement is a round trip to aiosqlite's worker thread (and back through the
+event loop's self-pipe), which costs several times what an indexed statement does: a read
+is one round trip (`execute_fetchall`), never three (execute, fetch, close). And a bot's
+database remembers what it read (`remember_reads`): the same SELECT with the same
+parameters is answered from memory until the next commit, by this connection (forgotten
+inside the commit) or, at most `LOOK_AGAIN_SECONDS` later, by another one (`PRAGMA
+data_version`). While the bot runs it is the only writer (`python -m bot` holds the
+database's run lock; the tools that write refuse while it is held), so the second case is
+an operator's own `sqlite3` shell.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ import asyncio
 import logging
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -35,6 +46,11 @@ log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 BUSY_TIMEOUT_MS = 5000
+REMEMBERED_ANSWERS = 4096  # SELECT answers remembered at most; beyond that, all forgotten
+REMEMBERED_ROWS = 256  # a longer answer (an export, a scheduler's sweep) is not remembered
+LOOK_AGAIN_SECONDS = 1.0  # how long another process's commit may go unnoticed, at most
+
+_Key = tuple[str, tuple[Any, ...]]
 
 
 class DatabaseError(Exception):
@@ -119,12 +135,11 @@ class Transaction:
         return self.connection.execute(sql, parameters)
 
     async def fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        async with self.connection.execute(sql, parameters) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self.connection.execute_fetchall(sql, parameters))
 
     async def fetchone(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Row | None:
-        async with self.connection.execute(sql, parameters) as cursor:
-            return await cursor.fetchone()
+        """The first row (the statement runs to its end: ask for one row, by key or LIMIT)."""
+        return next(iter(await self.connection.execute_fetchall(sql, parameters)), None)
 
     async def scalar(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
         row = await self.fetchone(sql, parameters)
@@ -166,27 +181,38 @@ class Transaction:
 
 
 class Database:
-    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+    def __init__(
+        self, connection: aiosqlite.Connection, path: Path, *, remember_reads: bool = False
+    ) -> None:
         self._connection = connection
         self.path = path
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
         self.reconcilers: Sequence[Reconciler] = ()
         self._job_listeners: list[Callable[[], None]] = []
+        # What SELECTs answered since the last commit (None: nothing is remembered), and
+        # when `PRAGMA data_version` (other connections' commits) was last looked at.
+        self._remembered: dict[_Key, list[sqlite3.Row]] | None = {} if remember_reads else None
+        self._data_version: int | None = None
+        self._looked_at = -LOOK_AGAIN_SECONDS
 
     def on_jobs_committed(self, listener: Callable[[], None]) -> None:
         """Call `listener` after each commit of a transaction that changed jobs."""
         self._job_listeners.append(listener)
 
     @classmethod
-    async def open(cls, path: Path, *, reconcilers: Sequence[Reconciler] = ()) -> Database:
-        """Open the database file; `reconcilers` follow every change that watches a group."""
+    async def open(
+        cls, path: Path, *, reconcilers: Sequence[Reconciler] = (), remember_reads: bool = False
+    ) -> Database:
+        """Open the database file; `reconcilers` follow every change that watches a group;
+        `remember_reads` answers a repeated SELECT from memory until the next commit (see
+        the module's docstring)."""
         try:
             connection = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as error:
             raise DatabaseError(f"cannot open the database {path}: {error}") from None
         connection.row_factory = sqlite3.Row
-        database = cls(connection, path)
+        database = cls(connection, path, remember_reads=remember_reads)
         database.reconcilers = tuple(reconcilers)
         try:
             await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -233,6 +259,9 @@ class Database:
             else:
                 await self._control("COMMIT")
             finally:
+                # Forgotten whether it committed or not (a COMMIT that raised may still
+                # have landed), before any other task can read again.
+                self._forget()
                 self._owner = None
         if tx.rebuilds:
             await self.vacuum()
@@ -274,27 +303,71 @@ class Database:
             await pending
             raise
 
-    @asynccontextmanager
-    async def _reading(self) -> AsyncIterator[None]:
-        """Reads wait for another task's transaction to end (so they never see its
-        uncommitted rows); inside the task's own transaction they run directly."""
-        if self._owner is not None and self._owner is asyncio.current_task():
-            yield
-            return
-        async with self._lock:
-            yield
+    def _forget(self) -> None:
+        if self._remembered is not None:
+            self._remembered.clear()
+
+    def _in_own_transaction(self) -> bool:
+        return self._owner is not None and self._owner is asyncio.current_task()
 
     async def fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        async with self._reading(), self._connection.execute(sql, parameters) as cursor:
-            return list(await cursor.fetchall())
+        """The rows of a statement, in one round trip. Outside the caller's own
+        transaction it waits for another task's transaction to end (so it never sees that
+        one's uncommitted rows), unless the answer is remembered from before it."""
+        if self._in_own_transaction():
+            return list(await self._connection.execute_fetchall(sql, parameters))
+        key = self._key(sql, parameters)
+        if key is not None and time.monotonic() - self._looked_at < LOOK_AGAIN_SECONDS:
+            assert self._remembered is not None
+            remembered = self._remembered.get(key)
+            if remembered is not None:
+                return list(remembered)
+        async with self._lock:
+            if key is None:
+                return list(await self._connection.execute_fetchall(sql, parameters))
+            await self._look_for_other_commits()
+            assert self._remembered is not None
+            remembered = self._remembered.get(key)
+            if remembered is None:
+                remembered = list(await self._connection.execute_fetchall(sql, parameters))
+                if len(remembered) <= REMEMBERED_ROWS:
+                    if len(self._remembered) >= REMEMBERED_ANSWERS:
+                        self._remembered.clear()
+                    self._remembered[key] = remembered
+            return list(remembered)
 
     async def fetchone(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Row | None:
-        async with self._reading(), self._connection.execute(sql, parameters) as cursor:
-            return await cursor.fetchone()
+        """The first row (the statement runs to its end: ask for one row, by key or LIMIT)."""
+        return next(iter(await self.fetchall(sql, parameters)), None)
 
     async def scalar(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
         row = await self.fetchone(sql, parameters)
         return None if row is None else row[0]
+
+    def _key(self, sql: str, parameters: Sequence[Any]) -> _Key | None:
+        """What a remembered answer is filed under; None when it is not to be remembered
+        (nothing is, or the statement is not a SELECT, or its parameters are unhashable)."""
+        if self._remembered is None or sql.lstrip()[:6].upper() != "SELECT":
+            return None
+        key = (sql, tuple(parameters))
+        try:
+            hash(key)
+        except TypeError:
+            return None
+        return key
+
+    async def _look_for_other_commits(self) -> None:
+        """Forget everything when another connection has committed since the last look
+        (called with the lock held, at most every `LOOK_AGAIN_SECONDS`)."""
+        now = time.monotonic()
+        if now - self._looked_at < LOOK_AGAIN_SECONDS:
+            return
+        rows = await self._connection.execute_fetchall("PRAGMA data_version")
+        version = int(next(iter(rows))[0])
+        if version != self._data_version:
+            self._data_version = version
+            self._forget()
+        self._looked_at = now
 
     async def schema_version(self) -> int:
         return int(await self.scalar("PRAGMA user_version"))

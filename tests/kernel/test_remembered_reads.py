@@ -1,0 +1,169 @@
+"""A bot's database remembers what it read until the next commit (`remember_reads`).
+
+Each test counts the statements that reach SQLite (the connection's trace callback), so a
+read answered from memory is told apart from one that ran, and checks that what is
+answered is what the database holds: never an answer from before a commit, never another
+task's uncommitted rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.kernel import db
+from bot.kernel.db import Database
+
+READ = "SELECT value FROM notes WHERE id = ?"
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "r.db", remember_reads=True)
+    async with database.transaction() as tx:
+        await tx.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, value TEXT)")
+        await tx.execute("INSERT INTO notes (id, value) VALUES (1, 'first')")
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def ran(database: Database) -> list[str]:
+    """The statements SQLite runs from here on."""
+    statements: list[str] = []
+    await database._connection.set_trace_callback(statements.append)
+    return statements
+
+
+def reads(statements: list[str]) -> int:
+    return sum(1 for statement in statements if statement.startswith("SELECT value FROM notes"))
+
+
+async def test_a_repeated_read_is_answered_from_memory(database: Database, ran: list[str]) -> None:
+    assert await database.scalar(READ, (1,)) == "first"
+    assert await database.scalar(READ, (1,)) == "first"
+    assert await database.fetchone(READ, (1,)) is not None
+    assert reads(ran) == 1
+    assert await database.scalar(READ, (2,)) is None  # other parameters: asked again
+    assert reads(ran) == 2
+
+
+async def test_a_commit_forgets_what_was_read(database: Database, ran: list[str]) -> None:
+    assert await database.scalar(READ, (1,)) == "first"
+    async with database.transaction() as tx:
+        await tx.execute("UPDATE notes SET value = 'second' WHERE id = 1")
+    assert await database.scalar(READ, (1,)) == "second"
+    assert reads(ran) == 2
+
+
+async def test_a_rollback_forgets_too(database: Database) -> None:
+    seen: list[str] = []
+
+    async def failing_action() -> None:
+        async with database.transaction() as tx:
+            await tx.execute("UPDATE notes SET value = 'never' WHERE id = 1")
+            # read through the database inside the task's own transaction: its own rows
+            seen.append(await database.scalar(READ, (1,)))
+            raise RuntimeError("the action failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_action()
+    assert seen == ["never"]
+    assert await database.scalar(READ, (1,)) == "first"
+
+
+async def test_reads_inside_the_own_transaction_are_neither_remembered_nor_recalled(
+    database: Database, ran: list[str]
+) -> None:
+    assert await database.scalar(READ, (1,)) == "first"  # remembered
+    async with database.transaction() as tx:
+        await tx.execute("UPDATE notes SET value = 'second' WHERE id = 1")
+        assert await database.scalar(READ, (1,)) == "second"
+        assert await database.scalar(READ, (1,)) == "second"
+        assert await tx.scalar(READ, (1,)) == "second"
+    assert reads(ran) == 4
+
+
+async def test_another_task_never_sees_uncommitted_rows(database: Database) -> None:
+    changing = asyncio.Event()
+    release = asyncio.Event()
+
+    async def change() -> None:
+        async with database.transaction() as tx:
+            await tx.execute("INSERT INTO notes (id, value) VALUES (2, 'uncommitted')")
+            changing.set()
+            await release.wait()
+
+    writer = asyncio.create_task(change())
+    await changing.wait()
+    # remembered from before nothing: waits for the commit, then reads what it committed
+    reader = asyncio.create_task(database.scalar(READ, (2,)))
+    await asyncio.sleep(0.05)
+    assert not reader.done()
+    release.set()
+    await writer
+    assert await reader == "uncommitted"
+
+
+async def test_an_answer_from_before_a_transaction_is_its_state_before_it(
+    database: Database,
+) -> None:
+    assert await database.scalar(READ, (1,)) == "first"
+    changing = asyncio.Event()
+    release = asyncio.Event()
+
+    async def change() -> None:
+        async with database.transaction() as tx:
+            await tx.execute("UPDATE notes SET value = 'second' WHERE id = 1")
+            changing.set()
+            await release.wait()
+
+    writer = asyncio.create_task(change())
+    await changing.wait()
+    # the committed state, as another connection would read it, without waiting
+    assert await asyncio.wait_for(database.scalar(READ, (1,)), 1) == "first"
+    release.set()
+    await writer
+    assert await database.scalar(READ, (1,)) == "second"
+
+
+async def test_another_connections_commit_is_noticed(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "LOOK_AGAIN_SECONDS", 0.0)
+    assert await database.scalar(READ, (1,)) == "first"
+    with sqlite3.connect(database.path) as other:  # an operator's sqlite3 shell
+        other.execute("UPDATE notes SET value = 'from elsewhere' WHERE id = 1")
+    assert await database.scalar(READ, (1,)) == "from elsewhere"
+
+
+async def test_long_answers_and_other_statements_are_not_remembered(
+    database: Database, ran: list[str]
+) -> None:
+    async with database.transaction() as tx:
+        for index in range(2, db.REMEMBERED_ROWS + 3):
+            await tx.execute("INSERT INTO notes (id, value) VALUES (?, 'x')", (index,))
+    ran.clear()
+    everything = "SELECT value FROM notes ORDER BY id"
+    assert len(await database.fetchall(everything)) == db.REMEMBERED_ROWS + 2
+    assert len(await database.fetchall(everything)) == db.REMEMBERED_ROWS + 2
+    assert reads(ran) == 2
+    assert await database.scalar("PRAGMA user_version") == 0
+    assert await database.scalar("PRAGMA user_version") == 0
+    assert sum(1 for statement in ran if statement == "PRAGMA user_version") == 2
+
+
+async def test_a_database_opened_without_it_remembers_nothing(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "plain.db")
+    try:
+        statements: list[str] = []
+        await database._connection.set_trace_callback(statements.append)
+        assert await database.scalar("SELECT 1") == 1
+        assert await database.scalar("SELECT 1") == 1
+        assert statements.count("SELECT 1") == 2
+    finally:
+        await database.close()
