@@ -239,14 +239,13 @@ class BalintBot(commands.AutoShardedBot):
         before logging in, so a database problem is reported without contacting Discord."""
         if self._database is not None:
             return
-        # The bot is its database's only writer while it runs (the run lock): what it
-        # reads can be remembered until its next commit.
-        database = await Database.open(
-            self.settings.database_path, reconcilers=RECONCILERS, remember_reads=True
-        )
+        database = await Database.open(self.settings.database_path, reconcilers=RECONCILERS)
         try:
             await database.migrate()
             await verify_key(database, self.cipher)
+            # The bot is its database's only writer while it runs (the run lock): what it
+            # reads can be remembered until it writes what was read.
+            await database.remember_reads()
         except BaseException:
             await database.close()
             raise

@@ -117,7 +117,8 @@ async def send_note(
     """Keep the member's note for the session, encrypted, replacing what they sent for it
     before (its bytes erased from the disk)."""
     note = checked_note(text)
-    async with database.transaction() as tx:
+    # On the disk before the member is told it was sent: they will not write it again.
+    async with database.transaction(durable=True) as tx:
         await tx.watch(group_id, now)
         group, session = await _still_upcoming(tx, group_id, session_id, member_id, now)
         where = await _destination_for(tx, group, session, member_id, now)
@@ -155,7 +156,7 @@ async def _still_upcoming(
 
 async def flag_case(database: Database, group: Group, member_id: int, now: datetime) -> CaseSent:
     """ "I may have a case": a flag, without any content, for the next session."""
-    async with database.transaction() as tx:
+    async with database.transaction(durable=True) as tx:
         await tx.watch(group.id, now)
         where = await _destination(tx, group, member_id, now)
         held = await case_store.case_of(tx, where.session.id, member_id)

@@ -114,10 +114,9 @@ async def put_member(
     tx: Transaction, group_id: int, user_id: int, role: Role, now: datetime
 ) -> Role | None:
     """Add the user to the roster or change their role; returns the previous role."""
-    async with tx.execute(
+    row = await tx.fetchone(
         "SELECT role FROM members WHERE group_id = ? AND user_id = ?", (group_id, user_id)
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     await tx.execute(
         "INSERT INTO members (group_id, user_id, role, added_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (group_id, user_id) DO UPDATE SET role = excluded.role",
@@ -155,8 +154,8 @@ async def delete_group(tx: Transaction, group_id: int) -> None:
 async def delete_guild_data(tx: Transaction, guild_id: int) -> int:
     """Everything the bot holds about a server (it left, or was removed): every group
     with all its data, and the server's audit trail. Returns how many groups went."""
-    async with tx.execute("SELECT id FROM groups WHERE guild_id = ?", (guild_id,)) as cursor:
-        group_ids = [row["id"] for row in await cursor.fetchall()]
+    rows = await tx.fetchall("SELECT id FROM groups WHERE guild_id = ?", (guild_id,))
+    group_ids = [row["id"] for row in rows]
     for group_id in group_ids:
         await delete_group(tx, group_id)
     await tx.execute("DELETE FROM audit WHERE guild_id = ?", (guild_id,))

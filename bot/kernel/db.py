@@ -13,13 +13,14 @@ of committed job changes run (the scheduler re-arms itself).
 
 Every statement is a round trip to aiosqlite's worker thread (and back through the
 event loop's self-pipe), which costs several times what an indexed statement does: a read
-is one round trip (`execute_fetchall`), never three (execute, fetch, close). And a bot's
-database remembers what it read (`remember_reads`): the same SELECT with the same
-parameters is answered from memory until the next commit, by this connection (forgotten
-inside the commit) or, at most `LOOK_AGAIN_SECONDS` later, by another one (`PRAGMA
-data_version`). While the bot runs it is the only writer (`python -m bot` holds the
-database's run lock; the tools that write refuse while it is held), so the second case is
-an operator's own `sqlite3` shell.
+is one round trip (`execute_fetchall`), never three (execute, fetch, close). And once a
+bot's database starts remembering (`remember_reads`, after its migrations), the same
+SELECT with the same parameters is answered from memory until a commit writes one of the
+tables its SQL names (temporary triggers report each written table, cascades included),
+or, at most `LOOK_AGAIN_SECONDS` after another connection's commit, anything at all
+(`PRAGMA data_version`). While the bot runs it is the only writer (`python -m bot` holds
+the database's run lock; the tools that write refuse while it is held), so the second
+case is an operator's own `sqlite3` shell.
 """
 
 from __future__ import annotations
@@ -49,8 +50,58 @@ BUSY_TIMEOUT_MS = 5000
 REMEMBERED_ANSWERS = 4096  # SELECT answers remembered at most; beyond that, all forgotten
 REMEMBERED_ROWS = 256  # a longer answer (an export, a scheduler's sweep) is not remembered
 LOOK_AGAIN_SECONDS = 1.0  # how long another process's commit may go unnoticed, at most
+_CHANGED = "balint_table_changed"  # the SQL function the change triggers call
 
 _Key = tuple[str, tuple[Any, ...]]
+
+
+class Remembered:
+    """SELECT answers, each filed under the tables its SQL names (a word of the SQL that
+    is a table's name: more than it reads at worst, which only forgets more often).
+    Nothing naming a table in `never` is remembered."""
+
+    def __init__(self, tables: Iterable[str], never: Iterable[str] = ()) -> None:
+        names = sorted(tables, key=len, reverse=True)
+        self._names = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b", re.I)
+        self._never = frozenset(name.lower() for name in never)
+        self._answers: dict[_Key, list[sqlite3.Row]] = {}
+        self._readers: dict[str, set[_Key]] = {}
+        self._tables_of: dict[str, frozenset[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    def get(self, key: _Key) -> list[sqlite3.Row] | None:
+        return self._answers.get(key)
+
+    def put(self, key: _Key, rows: list[sqlite3.Row]) -> None:
+        if len(rows) > REMEMBERED_ROWS:
+            return
+        tables = self._tables(key[0])
+        if tables & self._never:
+            return
+        if len(self._answers) >= REMEMBERED_ANSWERS:
+            self.forget(None)
+        self._answers[key] = rows
+        for table in tables:
+            self._readers.setdefault(table, set()).add(key)
+
+    def forget(self, tables: Iterable[str] | None) -> None:
+        """Forget the answers that may have read `tables` (None: every answer)."""
+        if tables is None:
+            self._answers.clear()
+            self._readers.clear()
+            return
+        for table in tables:
+            for key in self._readers.pop(table.lower(), ()):
+                self._answers.pop(key, None)
+
+    def _tables(self, sql: str) -> frozenset[str]:
+        tables = self._tables_of.get(sql)
+        if tables is None:
+            tables = frozenset(name.lower() for name in self._names.findall(sql))
+            self._tables_of[sql] = tables
+        return tables
 
 
 class DatabaseError(Exception):
@@ -181,18 +232,18 @@ class Transaction:
 
 
 class Database:
-    def __init__(
-        self, connection: aiosqlite.Connection, path: Path, *, remember_reads: bool = False
-    ) -> None:
+    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
         self._connection = connection
         self.path = path
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
         self.reconcilers: Sequence[Reconciler] = ()
         self._job_listeners: list[Callable[[], None]] = []
-        # What SELECTs answered since the last commit (None: nothing is remembered), and
-        # when `PRAGMA data_version` (other connections' commits) was last looked at.
-        self._remembered: dict[_Key, list[sqlite3.Row]] | None = {} if remember_reads else None
+        # What SELECTs answered (None: nothing is remembered), the tables the current
+        # transaction wrote (the triggers' reports), and when `PRAGMA data_version`
+        # (other connections' commits) was last looked at.
+        self._remembered: Remembered | None = None
+        self._written: set[str] = set()
         self._data_version: int | None = None
         self._looked_at = -LOOK_AGAIN_SECONDS
 
@@ -201,18 +252,14 @@ class Database:
         self._job_listeners.append(listener)
 
     @classmethod
-    async def open(
-        cls, path: Path, *, reconcilers: Sequence[Reconciler] = (), remember_reads: bool = False
-    ) -> Database:
-        """Open the database file; `reconcilers` follow every change that watches a group;
-        `remember_reads` answers a repeated SELECT from memory until the next commit (see
-        the module's docstring)."""
+    async def open(cls, path: Path, *, reconcilers: Sequence[Reconciler] = ()) -> Database:
+        """Open the database file; `reconcilers` follow every change that watches a group."""
         try:
             connection = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as error:
             raise DatabaseError(f"cannot open the database {path}: {error}") from None
         connection.row_factory = sqlite3.Row
-        database = cls(connection, path, remember_reads=remember_reads)
+        database = cls(connection, path)
         database.reconcilers = tuple(reconcilers)
         try:
             await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -239,16 +286,25 @@ class Database:
         await self._connection.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    async def transaction(self, *, durable: bool = False) -> AsyncIterator[Transaction]:
         """One write transaction (BEGIN IMMEDIATE: the write lock is taken up front, so
         two processes on one file serialise instead of failing halfway). The watched
-        groups are reconciled before the commit, inside it."""
+        groups are reconciled before the commit, inside it.
+
+        `durable`: its commit is on the disk when this returns, power cut or not (the
+        log is synced: `synchronous = FULL`, which SQLite takes only between
+        transactions). Otherwise a commit survives the bot's crash but, as WAL mode with
+        `synchronous = NORMAL` does, may be lost to a power cut until the next checkpoint."""
         if self._owner is not None and self._owner is asyncio.current_task():
             raise RuntimeError("transactions do not nest")
         async with self._lock:
             self._owner = asyncio.current_task()
             tx = Transaction(self._connection, self.reconcilers)
+            self._written.clear()
+            changes = self._connection.total_changes
             try:
+                if durable:
+                    await self._control("PRAGMA synchronous = FULL")
                 await self._control("BEGIN IMMEDIATE")
                 yield tx
                 await tx._reconcile()
@@ -259,9 +315,11 @@ class Database:
             else:
                 await self._control("COMMIT")
             finally:
+                if durable:
+                    await self._control("PRAGMA synchronous = NORMAL")
                 # Forgotten whether it committed or not (a COMMIT that raised may still
                 # have landed), before any other task can read again.
-                self._forget()
+                self._forget_written(changes)
                 self._owner = None
         if tx.rebuilds:
             await self.vacuum()
@@ -291,7 +349,8 @@ class Database:
         return not busy
 
     async def _control(self, statement: str) -> None:
-        """Run BEGIN/COMMIT/ROLLBACK to completion even if the caller is cancelled.
+        """Run BEGIN/COMMIT/ROLLBACK (or a PRAGMA around them) to completion even if the
+        caller is cancelled.
 
         aiosqlite runs statements on a worker thread; a cancelled await does not stop the
         statement, it only stops us waiting for it, which would leave the shared
@@ -303,9 +362,45 @@ class Database:
             await pending
             raise
 
-    def _forget(self) -> None:
+    async def remember_reads(self) -> None:
+        """From now on, answer a repeated SELECT from memory (see the module's docstring).
+        Call it once the schema is final (after `migrate`): each table gets temporary
+        triggers, this connection's own, that report every row written to it.
+
+        What reads a table with a BLOB column (ciphertexts, reflection tags) is never
+        remembered: a secret stays on the disk, encrypted, and leaves memory once used."""
         if self._remembered is not None:
-            self._remembered.clear()
+            return
+        async with self._lock:  # no transaction is open: executescript would commit it
+            rows = await self._connection.execute_fetchall(
+                "SELECT t.name, max(upper(c.type) = 'BLOB') AS secret"
+                " FROM sqlite_schema AS t JOIN pragma_table_info(t.name) AS c"
+                " WHERE t.type = 'table' AND t.name NOT LIKE 'sqlite_%' GROUP BY t.name"
+            )
+            tables = [str(row["name"]) for row in rows]
+            secret = [str(row["name"]) for row in rows if row["secret"]]
+            await self._connection.create_function(_CHANGED, 1, self._written.add)
+            await self._connection.executescript(  # one round trip
+                "".join(
+                    f'CREATE TEMP TRIGGER IF NOT EXISTS "{_CHANGED}_{table}_{change.lower()}"'
+                    f' AFTER {change} ON main."{table}"'
+                    f" BEGIN SELECT {_CHANGED}('{table}'); END;\n"
+                    for table in tables
+                    for change in ("INSERT", "UPDATE", "DELETE")
+                )
+            )
+            self._remembered = Remembered(tables, never=secret)
+
+    def _forget_written(self, changes_before: int) -> None:
+        """After a transaction: forget what may have read the tables it wrote (everything,
+        if rows changed that no trigger reported: a table made after `remember_reads`)."""
+        if self._remembered is None:
+            return
+        if self._written:
+            self._remembered.forget(self._written)
+        elif self._connection.total_changes != changes_before:
+            self._remembered.forget(None)
+        self._written.clear()
 
     def _in_own_transaction(self) -> bool:
         return self._owner is not None and self._owner is asyncio.current_task()
@@ -330,10 +425,7 @@ class Database:
             remembered = self._remembered.get(key)
             if remembered is None:
                 remembered = list(await self._connection.execute_fetchall(sql, parameters))
-                if len(remembered) <= REMEMBERED_ROWS:
-                    if len(self._remembered) >= REMEMBERED_ANSWERS:
-                        self._remembered.clear()
-                    self._remembered[key] = remembered
+                self._remembered.put(key, remembered)
             return list(remembered)
 
     async def fetchone(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Row | None:
@@ -366,7 +458,8 @@ class Database:
         version = int(next(iter(rows))[0])
         if version != self._data_version:
             self._data_version = version
-            self._forget()
+            assert self._remembered is not None
+            self._remembered.forget(None)
         self._looked_at = now
 
     async def schema_version(self) -> int:

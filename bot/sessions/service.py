@@ -150,23 +150,32 @@ async def answer_rsvp(
     database: Database, session_id: int, user_id: int, *, attending: bool, now: datetime
 ) -> Answered:
     """Record a member's answer for a session that has not started. A presenter who
-    can't make it hands their slot on (the rota follows in the same transaction)."""
+    can't make it hands their slot on (the rota follows in the same transaction).
+
+    Pressed many times a minute when a reminder goes out: the answer is decided on one
+    statement inside the transaction (`rsvp_state`); the group, whose rows a session
+    never leaves, is read before it (usually remembered)."""
+    known = await session_store.get_session(database, session_id)
+    group = None if known is None else await group_store.get_group(database, known.group_id)
     async with database.transaction() as tx:
-        session = await session_store.get_session(tx, session_id)
-        group = None if session is None else await group_store.get_group(tx, session.group_id)
-        if session is None or group is None or session.cancelled:
+        state = await session_store.rsvp_state(tx, session_id, user_id)
+        session = None if state is None else state.session
+        if state is None or session is None or group is None or session.cancelled:
             raise Refusal("This session was cancelled.")
-        if await group_store.role_of(tx, group.id, user_id) is None:
+        if state.role is None:
             raise Refusal("Only members of **{group}** can answer.", group=group.name)
         if session.starts_at <= now:
             raise Refusal("This session has started; answers are closed.")
-        if not attending and session.presenter_id == user_id:
-            await tx.watch(group.id, now)
-        previous = await session_store.set_rsvp(tx, session.id, user_id, attending=attending)
-        counts = await session_store.rsvp_counts(tx, [session.id])
-    yes, no = counts[session.id]
+        hands_on = not attending and session.presenter_id == user_id
+        if hands_on:
+            await tx.watch(group.id, now)  # the slot is handed on (below: read afresh)
+        if state.previous != attending:
+            await session_store.write_rsvp(tx, session.id, user_id, attending=attending)
+    previous = state.previous
+    yes = state.attending - (previous is True) + attending
+    no = state.absent - (previous is False) + (not attending)
     # as the answer left it (a presenter who can't make it has handed the slot on)
-    fresh = await session_store.get_session(database, session.id)
+    fresh = await session_store.get_session(database, session.id) if hands_on else None
     return Answered(
         group, fresh or session, previous, yes, no, tx.notices, session.presenter_id == user_id
     )

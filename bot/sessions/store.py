@@ -157,20 +157,42 @@ async def rsvp_counts(database: Reader, session_ids: Iterable[int]) -> dict[int,
     return counts
 
 
-async def set_rsvp(
-    tx: Transaction, session_id: int, user_id: int, *, attending: bool
-) -> bool | None:
-    """Record an RSVP; returns the previous answer (None if there was none)."""
-    async with tx.execute(
-        "SELECT attending FROM rsvps WHERE session_id = ? AND user_id = ?", (session_id, user_id)
-    ) as cursor:
-        row = await cursor.fetchone()
+@dataclass(frozen=True)
+class RsvpState:
+    """What an RSVP is decided on, read in one statement: the session, the member's role
+    in its group (None: not on the roster), their answer so far, the counts so far."""
+
+    session: Session
+    role: str | None
+    previous: bool | None
+    attending: int
+    absent: int
+
+
+async def rsvp_state(database: Reader, session_id: int, user_id: int) -> RsvpState | None:
+    row = await database.fetchone(
+        """
+        SELECT s.*,
+            (SELECT role FROM members WHERE group_id = s.group_id AND user_id = ?) AS role_,
+            (SELECT attending FROM rsvps WHERE session_id = s.id AND user_id = ?) AS previous_,
+            (SELECT count(*) FROM rsvps WHERE session_id = s.id AND attending = 1) AS yes_,
+            (SELECT count(*) FROM rsvps WHERE session_id = s.id AND attending = 0) AS no_
+        FROM sessions AS s WHERE s.id = ?
+        """,
+        (user_id, user_id, session_id),
+    )
+    if row is None:
+        return None
+    previous = None if row["previous_"] is None else bool(row["previous_"])
+    return RsvpState(Session.from_row(row), row["role_"], previous, row["yes_"], row["no_"])
+
+
+async def write_rsvp(tx: Transaction, session_id: int, user_id: int, *, attending: bool) -> None:
     await tx.execute(
         "INSERT INTO rsvps (session_id, user_id, attending) VALUES (?, ?, ?)"
         " ON CONFLICT (session_id, user_id) DO UPDATE SET attending = excluded.attending",
         (session_id, user_id, int(attending)),
     )
-    return None if row is None else bool(row["attending"])
 
 
 async def all_sessions(database: Reader, group_id: int) -> list[Session]:

@@ -21,7 +21,16 @@ from bot.kernel.errors import Refusal
 from bot.kernel.scheduler import Job
 from bot.sessions import service as session_service
 from bot.sessions.store import upcoming_sessions
-from tests.groups.test_one_transaction import ALICE, BOB, CIPHER, LEADER, NOW, dump, planned_group
+from tests.groups.test_one_transaction import (
+    ALICE,
+    BOB,
+    CAROL,
+    CIPHER,
+    LEADER,
+    NOW,
+    dump,
+    planned_group,
+)
 
 NOTE = "A man in his fifties whose silence in the consulting room I find hard to bear."
 
@@ -167,3 +176,24 @@ async def test_a_purge_run_twice_deletes_once_and_queues_one_notice(database: Da
     )
     assert len(notices) == 1
     assert await database.scalar("SELECT count(*) FROM cases") == 0
+
+
+async def test_a_note_and_a_flag_are_on_the_disk_before_the_member_is_told(
+    database: Database,
+) -> None:
+    group = await planned_group(database)
+    ran: list[str] = []
+    await database._connection.set_trace_callback(ran.append)
+
+    def synced_around(statement_start: str) -> bool:
+        stored = next(i for i, s in enumerate(ran) if s.startswith(statement_start))
+        full = max(i for i, s in enumerate(ran[:stored]) if s == "PRAGMA synchronous = FULL")
+        commit = ran.index("COMMIT", stored)
+        normal = ran.index("PRAGMA synchronous = NORMAL", stored)
+        return "BEGIN IMMEDIATE" in ran[full:stored] and full < stored < commit < normal
+
+    await send(database, group)
+    assert synced_around("INSERT INTO cases")
+    ran.clear()
+    await case_service.flag_case(database, group, CAROL, NOW)  # (Alice has flagged already)
+    assert synced_around("INSERT INTO cases")

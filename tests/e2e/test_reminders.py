@@ -485,7 +485,7 @@ async def test_a_failing_button_answers_privately_and_logs_no_message_text(
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError(confidential)
 
-    monkeypatch.setattr("bot.sessions.store.set_rsvp", broken)
+    monkeypatch.setattr("bot.sessions.store.write_rsvp", broken)
     clicked = await scene.double.click(reminder, f"rsvp:{session_id}:yes", scene.members[0])
     assert clicked.reply is not None
     assert clicked.reply.ephemeral

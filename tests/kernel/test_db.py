@@ -235,3 +235,48 @@ def test_opening_finishes_an_erasure_a_crash_interrupted(tmp_path: Path) -> None
             await database.close()
 
     asyncio.run(reopen())
+
+
+async def statements_of(database: Database) -> list[str]:
+    statements: list[str] = []
+    await database._connection.set_trace_callback(statements.append)
+    return statements
+
+
+async def test_a_durable_commit_is_synced_and_the_next_one_is_not(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "x.db")
+    try:
+        ran = await statements_of(database)
+        async with database.transaction(durable=True) as tx:
+            await tx.execute("CREATE TABLE t (x INTEGER)")
+        assert ran == [
+            "PRAGMA synchronous = FULL",  # 2: the log is synced at each commit
+            "BEGIN IMMEDIATE",
+            "CREATE TABLE t (x INTEGER)",
+            "COMMIT",
+            "PRAGMA synchronous = NORMAL",
+        ]
+        assert await database.scalar("PRAGMA synchronous") == 1  # NORMAL again
+        ran.clear()
+        async with database.transaction() as tx:
+            await tx.execute("INSERT INTO t (x) VALUES (1)")
+        assert not any("synchronous" in statement for statement in ran)
+    finally:
+        await database.close()
+
+
+async def test_a_durable_transaction_that_fails_leaves_commits_as_before(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "x.db")
+
+    async def failing() -> None:
+        async with database.transaction(durable=True) as tx:
+            await tx.execute("CREATE TABLE t (x INTEGER)")
+            raise RuntimeError("the action failed")
+
+    try:
+        with pytest.raises(RuntimeError):
+            await failing()
+        assert await database.scalar("PRAGMA synchronous") == 1
+        assert await database.scalar("SELECT count(*) FROM sqlite_schema") == 0
+    finally:
+        await database.close()

@@ -1,4 +1,4 @@
-"""A bot's database remembers what it read until the next commit (`remember_reads`).
+"""A bot's database remembers what it read until it writes it (`remember_reads`).
 
 Each test counts the statements that reach SQLite (the connection's trace callback), so a
 read answered from memory is told apart from one that ran, and checks that what is
@@ -23,10 +23,18 @@ READ = "SELECT value FROM notes WHERE id = ?"
 
 @pytest.fixture
 async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "r.db", remember_reads=True)
+    database = await Database.open(tmp_path / "r.db")
     async with database.transaction() as tx:
         await tx.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, value TEXT)")
         await tx.execute("INSERT INTO notes (id, value) VALUES (1, 'first')")
+        await tx.execute("CREATE TABLE other (id INTEGER PRIMARY KEY)")
+        await tx.execute(
+            "CREATE TABLE tags (note_id INTEGER REFERENCES notes (id) ON DELETE CASCADE, tag TEXT)"
+        )
+        await tx.execute("INSERT INTO tags (note_id, tag) VALUES (1, 'red')")
+        await tx.execute("CREATE TABLE sealed (id INTEGER PRIMARY KEY, ciphertext BLOB)")
+        await tx.execute("INSERT INTO sealed (id, ciphertext) VALUES (1, x'00ff')")
+    await database.remember_reads()
     yield database
     await database.close()
 
@@ -155,6 +163,63 @@ async def test_long_answers_and_other_statements_are_not_remembered(
     assert await database.scalar("PRAGMA user_version") == 0
     assert await database.scalar("PRAGMA user_version") == 0
     assert sum(1 for statement in ran if statement == "PRAGMA user_version") == 2
+
+
+async def test_a_write_to_another_table_keeps_the_answer(
+    database: Database, ran: list[str]
+) -> None:
+    assert await database.scalar(READ, (1,)) == "first"
+    async with database.transaction() as tx:
+        await tx.execute("INSERT INTO other (id) VALUES (7)")
+    assert await database.scalar(READ, (1,)) == "first"
+    assert reads(ran) == 1
+    assert await database.scalar("SELECT count(*) FROM other") == 1
+
+
+async def test_a_cascade_forgets_what_read_the_child_table(
+    database: Database, ran: list[str]
+) -> None:
+    tags = "SELECT tag FROM tags WHERE note_id = ?"
+    untouched = "SELECT count(*) FROM other"
+    assert [row["tag"] for row in await database.fetchall(tags, (1,))] == ["red"]
+    assert await database.scalar(untouched) == 0
+    async with database.transaction() as tx:
+        await tx.execute("DELETE FROM notes WHERE id = 1")  # its tags go by cascade
+    assert await database.fetchall(tags, (1,)) == []
+    assert await database.scalar(untouched) == 0
+    assert ran.count(untouched) == 1  # told apart: only what read the written tables went
+
+
+async def test_a_join_is_forgotten_when_any_of_its_tables_is_written(database: Database) -> None:
+    joined = "SELECT n.value, t.tag FROM notes AS n JOIN tags AS t ON t.note_id = n.id"
+    assert [tuple(row) for row in await database.fetchall(joined)] == [("first", "red")]
+    async with database.transaction() as tx:
+        await tx.execute("UPDATE tags SET tag = 'blue'")
+    assert [tuple(row) for row in await database.fetchall(joined)] == [("first", "blue")]
+
+
+async def test_rows_no_trigger_reported_forget_everything(database: Database) -> None:
+    assert await database.scalar(READ, (1,)) == "first"
+    async with database.transaction() as tx:
+        # as if `notes` had been made after remembering started: no trigger reports it
+        await tx.execute('DROP TRIGGER "balint_table_changed_notes_update"')
+    async with database.transaction() as tx:
+        await tx.execute("UPDATE notes SET value = 'unreported' WHERE id = 1")
+    assert await database.scalar(READ, (1,)) == "unreported"
+
+
+async def test_what_reads_a_table_with_ciphertext_is_never_remembered(
+    database: Database, ran: list[str]
+) -> None:
+    secret = "SELECT ciphertext FROM sealed WHERE id = ?"
+    joined = "SELECT n.value FROM notes AS n JOIN sealed AS s ON s.id = n.id"
+    for _ in range(2):
+        assert await database.scalar(secret, (1,)) == b"\x00\xff"
+        assert await database.scalar(joined) == "first"
+    assert sum(1 for statement in ran if statement.startswith("SELECT ciphertext")) == 2
+    assert ran.count(joined) == 2
+    assert database._remembered is not None
+    assert len(database._remembered) == 0
 
 
 async def test_a_database_opened_without_it_remembers_nothing(tmp_path: Path) -> None:
