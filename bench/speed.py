@@ -24,7 +24,8 @@ and answer): it costs the double more than the bots cost themselves, and would s
 round-trip by the same amount for both bots. `--validate` turns it back on.
 
 Run: `.venv/bin/python -m bench.speed` (options: `--help`); `--profile DIR` writes one
-cProfile file per command and bot (`python -m pstats DIR/rota-show.project.prof`).
+cProfile file per command and bot (`python -m pstats DIR/rota-show.project.prof`), and
+one per start scenario and bot, by the wall clock (`DIR/start-one-server.project.prof`).
 """
 
 from __future__ import annotations
@@ -100,9 +101,12 @@ async def spawn(
     button_channel: int | None = None,
     answers: Path | None = None,
     clock: str = "manual",
+    profile_start: Path | None = None,
 ) -> BotProcess:
     """Start a bot process against `double`; return once it is ready."""
     arguments = [kind, double.api_base, double.gateway.url, double.token, "--clock", clock]
+    if profile_start is not None:
+        arguments += ["--profile-start", str(profile_start)]
     if database is not None:
         arguments += ["--database", str(database)]
     if button_channel is not None:
@@ -576,17 +580,23 @@ async def start_part(options: argparse.Namespace, folder: Path) -> None:
         await seed(loaded, options.groups, options.reminders, homes=homes, now=START)
 
         scenarios = [
-            ("1 server", one, template),
-            (f"{options.servers:,} servers of {options.members} members", many, template),
+            ("1 server", "one-server", one, template),
+            (
+                f"{options.servers:,} servers of {options.members} members",
+                "servers",
+                many,
+                template,
+            ),
             (
                 f"{options.servers:,} servers, {options.groups:,} groups, "
                 f"{options.reminders:,} pending reminders",
+                "reminders",
                 many,
                 loaded,
             ),
         ]
         figures: list[Figure] = []
-        for label, double, database in scenarios:
+        for label, slug, double, database in scenarios:
             ready = Figure(f"start to ready, {label}", "s", 1)
             spawned = Figure(f"process start to ready, {label}", "s", 1)
             memory = Figure(f"memory after ready, {label}", "MiB", 1 / 1024, difference=True)
@@ -595,7 +605,10 @@ async def start_part(options: argparse.Namespace, folder: Path) -> None:
                 for kind in kinds:
                     copied = folder / f"run-{number}-{kind}.db"
                     shutil.copy(database, copied)
-                    bot = await spawn(kind, double, database=copied)
+                    profile = None
+                    if options.profile and number == 0:
+                        profile = Path(options.profile) / f"start-{slug}.{kind}.prof"
+                    bot = await spawn(kind, double, database=copied, profile_start=profile)
                     await bot.quit()
                     ready.add(kind, bot.ready["ready"])
                     spawned.add(kind, bot.spawn_to_ready)

@@ -179,6 +179,10 @@ def say(message: dict[str, Any]) -> None:
 
 async def serve(arguments: argparse.Namespace, imports: float) -> None:
     point_at_double(arguments.api_base, arguments.gateway)
+    profiler = None
+    if arguments.profile_start:  # from constructing the bot to ready, by the wall clock
+        profiler = cProfile.Profile(time.perf_counter)
+        profiler.enable()
     started = time.perf_counter()
     bot = make_bot(arguments)
     ready = asyncio.Event()
@@ -193,7 +197,11 @@ async def serve(arguments: argparse.Namespace, imports: float) -> None:
     if not waiter.done():
         runner.result()  # re-raises what stopped the bot
         raise SystemExit("the bot stopped before it was ready")
-    say({"ready": time.perf_counter() - started, "imports": imports, "rss_kib": rss_kib()})
+    took = time.perf_counter() - started
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(arguments.profile_start)
+    say({"ready": took, "imports": imports, "rss_kib": rss_kib()})
     try:
         await Probe(bot).answer_requests()
     finally:
@@ -322,6 +330,7 @@ def main() -> None:
     parser.add_argument("--button-channel", type=int, default=None)
     parser.add_argument("--answers", default=None)
     parser.add_argument("--clock", choices=("manual", "system"), default="manual")
+    parser.add_argument("--profile-start", metavar="PATH", default=None)
     arguments = parser.parse_args()
     if arguments.kind == "project":  # its modules, so that `imports` holds them all
         import importlib

@@ -128,6 +128,7 @@ class BalintTree(app_commands.CommandTree["BalintBot"]):
 
     def __init__(self, client: BalintBot, **options: Any) -> None:
         super().__init__(client, **options)
+        self._timers: set[asyncio.TimerHandle] = set()
         self._deferrals: set[asyncio.Task[bool]] = set()
 
     async def interaction_check(self, interaction: discord.Interaction[BalintBot]) -> bool:
@@ -138,16 +139,22 @@ class BalintTree(app_commands.CommandTree["BalintBot"]):
         if interaction.type is discord.InteractionType.application_command and not (
             self.client.is_closed()
         ):
-            task = asyncio.create_task(defer_if_slow(interaction), name="balint: defer if slow")
-            self._deferrals.add(task)
-            task.add_done_callback(self._deferrals.discard)
-            # The command's own task (this check runs in it) ending ends the wait too.
+            # A timer, not a task: on the path of every command, and rarely due.
+            timer = defer_if_slow(interaction, self._deferrals)
+            self._timers.add(timer)
+            # The command's own task (this check runs in it) ending ends the wait.
             command_task = asyncio.current_task()
             if command_task is not None:
-                command_task.add_done_callback(lambda _: task.cancel())
+                command_task.add_done_callback(lambda _: self._stop_timer(timer))
         return True
 
+    def _stop_timer(self, timer: asyncio.TimerHandle) -> None:
+        timer.cancel()
+        self._timers.discard(timer)
+
     async def cancel_deferrals(self) -> None:
+        for timer in list(self._timers):
+            self._stop_timer(timer)
         waiting = list(self._deferrals)
         for task in waiting:
             task.cancel()

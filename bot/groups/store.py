@@ -57,34 +57,35 @@ async def create_group(
 
 
 async def get_group(database: Reader, group_id: int) -> Group | None:
-    row = await database.fetchone("SELECT * FROM groups WHERE id = ?", (group_id,))
-    return None if row is None else _group(row)
+    found = await database.fetch_as(_group, "SELECT * FROM groups WHERE id = ?", (group_id,))
+    return found[0] if found else None
 
 
 async def group_by_name(database: Reader, guild_id: int, name: str) -> Group | None:
-    row = await database.fetchone(
-        "SELECT * FROM groups WHERE guild_id = ? AND name_key = ?", (guild_id, name_key(name))
+    found = await database.fetch_as(
+        _group,
+        "SELECT * FROM groups WHERE guild_id = ? AND name_key = ?",
+        (guild_id, name_key(name)),
     )
-    return None if row is None else _group(row)
+    return found[0] if found else None
 
 
 async def groups_by_channel(database: Reader, channel_id: int) -> list[Group]:
-    rows = await database.fetchall(
-        "SELECT * FROM groups WHERE channel_id = ? ORDER BY name_key", (channel_id,)
+    return await database.fetch_as(
+        _group, "SELECT * FROM groups WHERE channel_id = ? ORDER BY name_key", (channel_id,)
     )
-    return [_group(row) for row in rows]
 
 
 async def groups_in_guild(database: Reader, guild_id: int) -> list[Group]:
-    rows = await database.fetchall(
-        "SELECT * FROM groups WHERE guild_id = ? ORDER BY name_key", (guild_id,)
+    return await database.fetch_as(
+        _group, "SELECT * FROM groups WHERE guild_id = ? ORDER BY name_key", (guild_id,)
     )
-    return [_group(row) for row in rows]
 
 
 async def groups_of_user(database: Reader, guild_id: int | None, user_id: int) -> list[Group]:
     """The groups whose roster has the user, in one server or (guild_id None) anywhere."""
-    rows = await database.fetchall(
+    return await database.fetch_as(
+        _group,
         """
         SELECT g.* FROM groups AS g JOIN members AS m ON m.group_id = g.id
         WHERE m.user_id = ? AND (? IS NULL OR g.guild_id = ?)
@@ -92,7 +93,6 @@ async def groups_of_user(database: Reader, guild_id: int | None, user_id: int) -
         """,
         (user_id, guild_id, guild_id),
     )
-    return [_group(row) for row in rows]
 
 
 async def roster(database: Reader, group_id: int) -> list[RosterEntry]:

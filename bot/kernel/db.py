@@ -20,7 +20,8 @@ tables its SQL names (temporary triggers report each written table, cascades inc
 or, at most `LOOK_AGAIN_SECONDS` after another connection's commit, anything at all
 (`PRAGMA data_version`). While the bot runs it is the only writer (`python -m bot` holds
 the database's run lock; the tools that write refuse while it is held), so the second
-case is an operator's own `sqlite3` shell.
+case is an operator's own `sqlite3` shell. An answer holding a BLOB (a ciphertext, a
+reflection's tag) is never remembered.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import aiosqlite
 from aiosqlite.context import Result
@@ -52,37 +53,40 @@ REMEMBERED_ROWS = 256  # a longer answer (an export, a scheduler's sweep) is not
 LOOK_AGAIN_SECONDS = 1.0  # how long another process's commit may go unnoticed, at most
 _CHANGED = "balint_table_changed"  # the SQL function the change triggers call
 
-_Key = tuple[str, tuple[Any, ...]]
+T = TypeVar("T")
+_Key = tuple[str, tuple[Any, ...], Any]  # the SQL, its parameters, the conversion (or None)
 
 
 class Remembered:
     """SELECT answers, each filed under the tables its SQL names (a word of the SQL that
     is a table's name: more than it reads at worst, which only forgets more often).
-    Nothing naming a table in `never` is remembered."""
 
-    def __init__(self, tables: Iterable[str], never: Iterable[str] = ()) -> None:
+    An answer holding a BLOB (a ciphertext, a reflection's tag) is never remembered: a
+    secret stays on the disk, encrypted, and leaves memory once it has been used."""
+
+    def __init__(self, tables: Iterable[str]) -> None:
         names = sorted(tables, key=len, reverse=True)
         self._names = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b", re.I)
-        self._never = frozenset(name.lower() for name in never)
-        self._answers: dict[_Key, list[sqlite3.Row]] = {}
+        self._answers: dict[_Key, list[Any]] = {}
         self._readers: dict[str, set[_Key]] = {}
         self._tables_of: dict[str, frozenset[str]] = {}
 
     def __len__(self) -> int:
         return len(self._answers)
 
-    def get(self, key: _Key) -> list[sqlite3.Row] | None:
+    def get(self, key: _Key) -> list[Any] | None:
         return self._answers.get(key)
 
-    def put(self, key: _Key, rows: list[sqlite3.Row]) -> None:
-        if len(rows) > REMEMBERED_ROWS:
+    def put(self, key: _Key, rows: Sequence[sqlite3.Row], answer: list[Any]) -> None:
+        """Remember `answer`, made of `rows` (themselves, or what they were converted to)."""
+        if len(rows) > REMEMBERED_ROWS or any(
+            isinstance(value, bytes) for row in rows for value in row
+        ):
             return
         tables = self._tables(key[0])
-        if tables & self._never:
-            return
         if len(self._answers) >= REMEMBERED_ANSWERS:
             self.forget(None)
-        self._answers[key] = rows
+        self._answers[key] = answer
         for table in tables:
             self._readers.setdefault(table, set()).add(key)
 
@@ -151,6 +155,12 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
+def _converted(
+    rows: Iterable[sqlite3.Row], convert: Callable[[sqlite3.Row], Any] | None
+) -> list[Any]:
+    return list(rows) if convert is None else [convert(row) for row in rows]
+
+
 class Reconciler(Protocol):
     """Something derived from a group's data (its rota, its reminder jobs), kept in line
     with every change to the group inside the change's own transaction."""
@@ -191,6 +201,11 @@ class Transaction:
     async def fetchone(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Row | None:
         """The first row (the statement runs to its end: ask for one row, by key or LIMIT)."""
         return next(iter(await self.connection.execute_fetchall(sql, parameters)), None)
+
+    async def fetch_as(
+        self, convert: Callable[[sqlite3.Row], T], sql: str, parameters: Sequence[Any] = ()
+    ) -> list[T]:
+        return [convert(row) for row in await self.connection.execute_fetchall(sql, parameters)]
 
     async def scalar(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
         row = await self.fetchone(sql, parameters)
@@ -365,20 +380,14 @@ class Database:
     async def remember_reads(self) -> None:
         """From now on, answer a repeated SELECT from memory (see the module's docstring).
         Call it once the schema is final (after `migrate`): each table gets temporary
-        triggers, this connection's own, that report every row written to it.
-
-        What reads a table with a BLOB column (ciphertexts, reflection tags) is never
-        remembered: a secret stays on the disk, encrypted, and leaves memory once used."""
+        triggers, this connection's own, that report every row written to it."""
         if self._remembered is not None:
             return
         async with self._lock:  # no transaction is open: executescript would commit it
             rows = await self._connection.execute_fetchall(
-                "SELECT t.name, max(upper(c.type) = 'BLOB') AS secret"
-                " FROM sqlite_schema AS t JOIN pragma_table_info(t.name) AS c"
-                " WHERE t.type = 'table' AND t.name NOT LIKE 'sqlite_%' GROUP BY t.name"
+                "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
             )
             tables = [str(row["name"]) for row in rows]
-            secret = [str(row["name"]) for row in rows if row["secret"]]
             await self._connection.create_function(_CHANGED, 1, self._written.add)
             await self._connection.executescript(  # one round trip
                 "".join(
@@ -389,7 +398,7 @@ class Database:
                     for change in ("INSERT", "UPDATE", "DELETE")
                 )
             )
-            self._remembered = Remembered(tables, never=secret)
+            self._remembered = Remembered(tables)
 
     def _forget_written(self, changes_before: int) -> None:
         """After a transaction: forget what may have read the tables it wrote (everything,
@@ -409,9 +418,22 @@ class Database:
         """The rows of a statement, in one round trip. Outside the caller's own
         transaction it waits for another task's transaction to end (so it never sees that
         one's uncommitted rows), unless the answer is remembered from before it."""
+        return await self._answer(sql, parameters, None)
+
+    async def fetch_as(
+        self, convert: Callable[[sqlite3.Row], T], sql: str, parameters: Sequence[Any] = ()
+    ) -> list[T]:
+        """`fetchall`, each row converted: what is remembered is the converted answer, so
+        `convert` must make something nobody changes (a frozen dataclass)."""
+        answer: list[T] = await self._answer(sql, parameters, convert)
+        return answer
+
+    async def _answer(
+        self, sql: str, parameters: Sequence[Any], convert: Callable[[sqlite3.Row], Any] | None
+    ) -> list[Any]:
         if self._in_own_transaction():
-            return list(await self._connection.execute_fetchall(sql, parameters))
-        key = self._key(sql, parameters)
+            return _converted(await self._connection.execute_fetchall(sql, parameters), convert)
+        key = self._key(sql, parameters, convert)
         if key is not None and time.monotonic() - self._looked_at < LOOK_AGAIN_SECONDS:
             assert self._remembered is not None
             remembered = self._remembered.get(key)
@@ -419,13 +441,15 @@ class Database:
                 return list(remembered)
         async with self._lock:
             if key is None:
-                return list(await self._connection.execute_fetchall(sql, parameters))
+                rows = await self._connection.execute_fetchall(sql, parameters)
+                return _converted(rows, convert)
             await self._look_for_other_commits()
             assert self._remembered is not None
             remembered = self._remembered.get(key)
             if remembered is None:
-                remembered = list(await self._connection.execute_fetchall(sql, parameters))
-                self._remembered.put(key, remembered)
+                rows = list(await self._connection.execute_fetchall(sql, parameters))
+                remembered = _converted(rows, convert)
+                self._remembered.put(key, rows, remembered)
             return list(remembered)
 
     async def fetchone(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Row | None:
@@ -436,12 +460,14 @@ class Database:
         row = await self.fetchone(sql, parameters)
         return None if row is None else row[0]
 
-    def _key(self, sql: str, parameters: Sequence[Any]) -> _Key | None:
+    def _key(
+        self, sql: str, parameters: Sequence[Any], convert: Callable[[sqlite3.Row], Any] | None
+    ) -> _Key | None:
         """What a remembered answer is filed under; None when it is not to be remembered
         (nothing is, or the statement is not a SELECT, or its parameters are unhashable)."""
         if self._remembered is None or sql.lstrip()[:6].upper() != "SELECT":
             return None
-        key = (sql, tuple(parameters))
+        key = (sql, tuple(parameters), convert)
         try:
             hash(key)
         except TypeError:

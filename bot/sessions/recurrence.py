@@ -27,6 +27,7 @@ No clock is read here: "now" is always passed in.
 from __future__ import annotations
 
 import calendar
+import functools
 import math
 import re
 from datetime import UTC, date, datetime, time, timedelta
@@ -348,6 +349,7 @@ def discord_timestamp(instant: datetime, style: TimestampStyle = "F") -> str:
     return f"<t:{unix_seconds}:{style}>"
 
 
+@functools.lru_cache(maxsize=4096)  # the same few sessions, shown again and again
 def format_when(instant: datetime) -> str:
     """Full date and time plus relative time: ``<t:UNIX:F> (<t:UNIX:R>)``."""
     return f"{discord_timestamp(instant, 'F')} ({discord_timestamp(instant, 'R')})"

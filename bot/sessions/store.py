@@ -75,20 +75,33 @@ async def add_sessions(
 
 
 async def get_session(database: Reader, session_id: int) -> Session | None:
-    row = await database.fetchone("SELECT * FROM sessions WHERE id = ?", (session_id,))
-    return None if row is None else Session.from_row(row)
+    found = await database.fetch_as(
+        Session.from_row, "SELECT * FROM sessions WHERE id = ?", (session_id,)
+    )
+    return found[0] if found else None
+
+
+UPCOMING_FROM_SECONDS = 3600
+"""`upcoming_sessions` asks the database for the sessions from the start of the current
+hour and drops those that have started itself: the same question for an hour, so its
+answer is remembered that long (see `bot.kernel.db`), where the exact second would ask a
+new one every second."""
 
 
 async def upcoming_sessions(
     database: Reader, group_id: int, now: datetime, limit: int | None = None
 ) -> list[Session]:
     """Planned (not cancelled) sessions that have not started, soonest first."""
-    rows = await database.fetchall(
+    unix = to_unix(now)
+    hour = unix - unix % UPCOMING_FROM_SECONDS
+    planned = await database.fetch_as(
+        Session.from_row,
         "SELECT * FROM sessions WHERE group_id = ? AND status = 'planned' AND starts_at > ?"
-        " ORDER BY starts_at, id LIMIT ?",
-        (group_id, to_unix(now), -1 if limit is None else limit),
+        " ORDER BY starts_at, id",
+        (group_id, hour),
     )
-    return [Session.from_row(row) for row in rows]
+    upcoming = [session for session in planned if session.starts_at > now]
+    return upcoming if limit is None else upcoming[:limit]
 
 
 async def past_sessions(database: Reader, group_id: int, now: datetime) -> list[Session]:

@@ -160,23 +160,31 @@ def answering(interaction: discord.Interaction[Any]) -> asyncio.Lock:
 _DEFERRED_PRIVATELY = "balint:deferred-privately"
 
 
-async def defer_if_slow(
-    interaction: discord.Interaction[Any],
-    *,
-    after: float | None = None,
-) -> bool:
-    """Defer `interaction` privately if it is still unanswered `after` seconds from now
-    (default `DEFER_AFTER_SECONDS`); whether it was deferred. (Real time, not the bot's
-    clock: Discord's window is real.)"""
-    after = DEFER_AFTER_SECONDS if after is None else after
-    await asyncio.sleep(after)
+def defer_if_slow(
+    interaction: discord.Interaction[Any], started: set[asyncio.Task[bool]]
+) -> asyncio.TimerHandle:
+    """Defer `interaction` privately if it is still unanswered `DEFER_AFTER_SECONDS`
+    from now (real time, not the bot's clock: Discord's window is real). Returns the
+    timer (cancel it once the command has ended); the deferral's task, started only
+    when the time comes, goes into `started` until it ends."""
+    after = DEFER_AFTER_SECONDS
+
+    def due() -> None:
+        task = asyncio.create_task(_defer_late(interaction, after), name="balint: defer late")
+        started.add(task)
+        task.add_done_callback(started.discard)
+
+    return asyncio.get_running_loop().call_later(after, due)
+
+
+async def _defer_late(interaction: discord.Interaction[Any], waited: float) -> bool:
     try:
         deferred = await defer_now(interaction)
     except (discord.HTTPException, aiohttp.ClientError, OSError) as error:
         log.warning("could not defer a slow answer: %s", getattr(error, "status", type(error)))
         return False
     if deferred:
-        log.info("answer deferred: still busy after %.1f s", after)
+        log.info("answer deferred: still busy after %.1f s", waited)
     return deferred
 
 
