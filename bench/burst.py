@@ -11,8 +11,9 @@ token, 5 messages per 5 seconds in a channel; the double answers 429 past them).
   once, then 50 a second), as a ratio;
 - how many requests the double answered 429 (the bot must keep under the limits itself:
   Discord publishes no headers for the global one);
-- the bot's delay from the due moment to handing each reminder to discord.py (its HTTP
-  client called, before any pacing): median, 99th percentile and worst;
+- the bot's delay from the due moment to handing each reminder to discord.py: to calling
+  its `send` (the bot's own part), and to discord.py calling its HTTP client with the
+  request built (before any pacing): median, 99th percentile (and worst);
 - the same for a bare discord.py bot handed the same messages (each with two buttons)
   all at once: what discord.py alone costs to take them. It does not pace itself, so
   Discord answers it 429, and discord.py gives up on a message after five tries.
@@ -90,7 +91,9 @@ async def wait_for_messages(double: DiscordDouble, count: int, seconds: float) -
     )
 
 
-async def run_burst(reminders: int, clock: str, folder: Path) -> dict[str, float]:
+async def run_burst(
+    reminders: int, clock: str, folder: Path, profile: Path | None = None
+) -> dict[str, float]:
     async with new_double(validate=False) as double:
         homes = build_servers(double, reminders, 2)
         template = folder / "template.db"
@@ -105,14 +108,19 @@ async def run_burst(reminders: int, clock: str, folder: Path) -> dict[str, float
         bot = await spawn("project", double, database=database, clock=clock)
         try:
             await bot.ask("watch-sends")
+            if profile is not None:
+                await bot.ask("profile-start")
             due_at = await fall_due(bot, clock, due)
             floor = limits.floor(reminders)
+            if profile is not None:  # the hand-off: the first seconds of the burst
+                await asyncio.sleep(max(0.0, due_at + 2 - time.perf_counter()))
+                await bot.ask(f"profile-stop {profile}")
             await wait_for_messages(double, reminders, seconds=3 * floor + 60)
             last = max(message.created_at for message in double.messages_by_id.values())
-            handed = [at - due_at for at in (await bot.ask("sends"))["sends"]]
+            watched = await bot.ask("sends")
         finally:
             await bot.quit()
-        return summary(last - due_at, floor, len(limits.refused), handed)
+        return summary(last - due_at, floor, len(limits.refused), watched, due_at)
 
 
 async def fall_due(bot: BotProcess, clock: str, due: int) -> float:
@@ -149,15 +157,19 @@ async def run_bare_burst(reminders: int, folder: Path, *, limited: bool) -> dict
             due_at = float((await bot.ask(f"burst {burst}"))["started"])
             failed = int((await bot.ask("burst-done"))["failed"])
             last = max(message.created_at for message in double.messages_by_id.values())
-            handed = [at - due_at for at in (await bot.ask("sends"))["sends"]]
+            watched = await bot.ask("sends")
         finally:
             await bot.quit()
-    figures = summary(last - due_at, limits.floor(reminders), len(limits.refused), handed)
+    figures = summary(last - due_at, limits.floor(reminders), len(limits.refused), watched, due_at)
     figures["failed"] = float(failed)
     return figures
 
 
-def summary(duration: float, floor: float, refused: int, handed: list[float]) -> dict[str, float]:
+def summary(
+    duration: float, floor: float, refused: int, watched: dict[str, list[float]], due_at: float
+) -> dict[str, float]:
+    handed = [at - due_at for at in watched["sends"]]
+    entered = [at - due_at for at in watched["entered"]]
     return {
         "duration": duration,
         "floor": floor,
@@ -165,6 +177,8 @@ def summary(duration: float, floor: float, refused: int, handed: list[float]) ->
         "median": statistics.median(handed),
         "p99": statistics.quantiles(handed, n=100, method="inclusive")[98],
         "worst": max(handed),
+        "entered median": statistics.median(entered),
+        "entered p99": statistics.quantiles(entered, n=100, method="inclusive")[98],
     }
 
 
@@ -182,7 +196,9 @@ def report(clock: str, figures: dict[str, float], reminders: int) -> None:
             else ""
         )
         + "\n"
-        f"  due to handed to discord.py: median {figures['median'] * 1000:.1f} ms, "
+        f"  due to discord.py's send called: median {figures['entered median'] * 1000:.1f} ms, "
+        f"99th percentile {figures['entered p99'] * 1000:.1f} ms\n"
+        f"  due to handed to discord.py's HTTP client: median {figures['median'] * 1000:.1f} ms, "
         f"99th percentile {figures['p99'] * 1000:.1f} ms, worst {figures['worst'] * 1000:.1f} ms"
     )
     sys.stdout.flush()
@@ -193,6 +209,12 @@ async def main(arguments: list[str] | None = None) -> None:
     parser.add_argument("--reminders", type=int, default=REMINDERS)
     parser.add_argument("--clock", choices=("manual", "system", "both"), default="both")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare bot's burst")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        default=None,
+        help="profile the bot's first 2 seconds of each burst (DIR/burst-CLOCK.prof)",
+    )
     options = parser.parse_args(arguments)
     clocks = ("manual", "system") if options.clock == "both" else (options.clock,)
     with tempfile.TemporaryDirectory() as folder:
@@ -202,7 +224,13 @@ async def main(arguments: list[str] | None = None) -> None:
                 figures = await run_bare_burst(options.reminders, Path(folder), limited=limited)
                 report("bare" if limited else "bare, no limits", figures, options.reminders)
         for clock in clocks:
-            figures = await run_burst(options.reminders, clock, Path(folder))
+            profile = None if options.profile is None else Path(options.profile)
+            figures = await run_burst(
+                options.reminders,
+                clock,
+                Path(folder),
+                None if profile is None else profile / f"burst-{clock}.prof",
+            )
             report(clock, figures, options.reminders)
 
 

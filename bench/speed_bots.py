@@ -217,6 +217,7 @@ class Probe:
         self.profiler: cProfile.Profile | None = None
         self.sends: list[float] = []
         self.notes: list[tuple[float, float]] = []
+        self.entered: list[float] = []
         self.tasks: list[asyncio.Task[None]] = []
 
     async def answer_requests(self) -> None:
@@ -261,21 +262,28 @@ class Probe:
         return {"clock": float(unix)}
 
     def do_watch_sends(self, _: str) -> dict[str, Any]:
-        """Record when each channel message is handed to discord.py (its HTTP client is
-        called: before any pacing or rate limit)."""
+        """Record when each channel message is handed to discord.py: when its `send` is
+        called (`entered`), and when its HTTP client is called (`sends`: discord.py has
+        built the request; before any pacing or rate limit)."""
         request = self.bot.http.request
-        sends = self.sends
+        sends, entered = self.sends, self.entered
+        send = discord.PartialMessageable.send
 
         async def watched(route: discord.http.Route, **options: Any) -> Any:
             if route.method == "POST" and route.path == "/channels/{channel_id}/messages":
                 sends.append(time.perf_counter())
             return await request(route, **options)
 
+        async def entering(channel: discord.PartialMessageable, *args: Any, **options: Any) -> Any:
+            entered.append(time.perf_counter())
+            return await send(channel, *args, **options)
+
         self.bot.http.request = watched  # type: ignore[method-assign]
+        discord.PartialMessageable.send = entering  # type: ignore[assignment,method-assign]
         return {"watching": "sends"}
 
     def do_sends(self, _: str) -> dict[str, Any]:
-        return {"sends": self.sends}
+        return {"sends": self.sends, "entered": self.entered}
 
     def do_watch_notes(self, _: str) -> dict[str, Any]:
         """Record when each confirmed case note's storing starts and has committed."""

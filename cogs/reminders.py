@@ -18,7 +18,6 @@ from discord.ext import commands
 from bot.app import BalintBot
 from bot.cases.store import has_submitted_or_flagged
 from bot.groups.rules import Group, PresenterMode
-from bot.groups.store import get_group
 from bot.kernel.scheduler import Job
 from bot.reminders import store as reminder_store
 from bot.reminders.jobs import JOB_KIND
@@ -141,23 +140,24 @@ class Reminders(commands.Cog):
     def __init__(self, bot: BalintBot) -> None:
         self.bot = bot
 
+    async def _subject(self, job: Job) -> reminder_store.ReminderSubject | None:
+        """The job's session, its group and RSVP counts, in one read; None if the
+        session is gone or was cancelled (the job then simply completes)."""
+        subject = await reminder_store.reminder_subject(
+            self.bot.database, int(job.payload["session_id"])
+        )
+        return None if subject is None or subject.session.cancelled else subject
+
     async def _load(self, job: Job) -> tuple[Group, session_store.Session] | None:
-        """The job's group and session, or None if either is gone or the session was
-        cancelled (the job then simply completes)."""
-        session = await session_store.get_session(self.bot.database, int(job.payload["session_id"]))
-        if session is None or session.cancelled:
-            return None
-        group = await get_group(self.bot.database, session.group_id)
-        return None if group is None else (group, session)
+        subject = await self._subject(job)
+        return None if subject is None else (subject.group, subject.session)
 
     async def send_channel_reminder(self, job: Job) -> None:
-        loaded = await self._load(job)
-        if loaded is None:
+        subject = await self._subject(job)
+        if subject is None:
             return
-        group, session = loaded
-        attending, absent = (await session_store.rsvp_counts(self.bot.database, [session.id]))[
-            session.id
-        ]
+        group, session = subject.group, subject.session
+        attending, absent = subject.attending, subject.absent
         channel = self.bot.get_partial_messageable(group.channel_id, guild_id=group.guild_id)
         message = await post(
             channel,

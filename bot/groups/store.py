@@ -12,23 +12,54 @@ from bot.kernel.db import Reader, Transaction
 
 
 def _group(row: sqlite3.Row) -> Group:
+    return group_from(row)
+
+
+GROUP_COLUMNS = (
+    "id",
+    "guild_id",
+    "name",
+    "channel_id",
+    "timezone",
+    "presenter_mode",
+    "remind_channel_min",
+    "remind_presenter_min",
+    "remind_leaders_min",
+    "reflection_threshold",
+    "reflection_window_h",
+    "reflection_release",
+    "case_retention_h",
+    "leaders_channel_id",
+    "term_start",
+    "mirror_events",
+)
+
+
+def group_columns(table: str, prefix: str) -> str:
+    """The columns `group_from` reads, of `table`, named `prefix` + column: a group read
+    in the same statement as the rows it joins (`group_from(row, prefix)`)."""
+    return ", ".join(f"{table}.{column} AS {prefix}{column}" for column in GROUP_COLUMNS)
+
+
+def group_from(row: sqlite3.Row, prefix: str = "") -> Group:
+    term_start = row[prefix + "term_start"]
     return Group(
-        id=row["id"],
-        guild_id=row["guild_id"],
-        name=row["name"],
-        channel_id=row["channel_id"],
-        timezone=row["timezone"],
-        presenter_mode=PresenterMode(row["presenter_mode"]),
-        remind_channel_min=row["remind_channel_min"],
-        remind_presenter_min=row["remind_presenter_min"],
-        remind_leaders_min=row["remind_leaders_min"],
-        reflection_threshold=row["reflection_threshold"],
-        reflection_window_h=row["reflection_window_h"],
-        reflection_release=row["reflection_release"],
-        case_retention_h=row["case_retention_h"],
-        leaders_channel_id=row["leaders_channel_id"],
-        term_start=None if row["term_start"] is None else from_unix(row["term_start"]),
-        mirror_events=bool(row["mirror_events"]),
+        id=row[prefix + "id"],
+        guild_id=row[prefix + "guild_id"],
+        name=row[prefix + "name"],
+        channel_id=row[prefix + "channel_id"],
+        timezone=row[prefix + "timezone"],
+        presenter_mode=PresenterMode(row[prefix + "presenter_mode"]),
+        remind_channel_min=row[prefix + "remind_channel_min"],
+        remind_presenter_min=row[prefix + "remind_presenter_min"],
+        remind_leaders_min=row[prefix + "remind_leaders_min"],
+        reflection_threshold=row[prefix + "reflection_threshold"],
+        reflection_window_h=row[prefix + "reflection_window_h"],
+        reflection_release=row[prefix + "reflection_release"],
+        case_retention_h=row[prefix + "case_retention_h"],
+        leaders_channel_id=row[prefix + "leaders_channel_id"],
+        term_start=None if term_start is None else from_unix(term_start),
+        mirror_events=bool(row[prefix + "mirror_events"]),
     )
 
 

@@ -3,11 +3,15 @@ and they can be retired when their session is cancelled or moved."""
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.groups.rules import Group
+from bot.groups.store import group_columns, group_from
 from bot.kernel.clock import from_unix, to_unix
-from bot.kernel.db import Transaction
+from bot.kernel.db import Reader, Transaction
+from bot.sessions.store import Session
 
 
 @dataclass(frozen=True)
@@ -18,6 +22,35 @@ class PostedReminder:
     posted_for: datetime  # the session's start when the reminder was posted
     starts_at: datetime  # the session's start now
     cancelled: bool
+
+
+@dataclass(frozen=True)
+class ReminderSubject:
+    """What a reminder is about, read in one statement (a burst reads a thousand)."""
+
+    session: Session
+    group: Group
+    attending: int
+    absent: int
+
+
+async def reminder_subject(database: Reader, session_id: int) -> ReminderSubject | None:
+    """The session, its group and its RSVP counts; None if the session is gone."""
+    found = await database.fetch_as(
+        _subject,
+        f"""
+        SELECT s.*, {group_columns("g", "g_")},
+            (SELECT count(*) FROM rsvps WHERE session_id = s.id AND attending = 1) AS yes_,
+            (SELECT count(*) FROM rsvps WHERE session_id = s.id AND attending = 0) AS no_
+        FROM sessions AS s JOIN groups AS g ON g.id = s.group_id WHERE s.id = ?
+        """,
+        (session_id,),
+    )
+    return found[0] if found else None
+
+
+def _subject(row: sqlite3.Row) -> ReminderSubject:
+    return ReminderSubject(Session.from_row(row), group_from(row, "g_"), row["yes_"], row["no_"])
 
 
 async def record_reminder_message(
