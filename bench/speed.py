@@ -605,14 +605,17 @@ async def start_part(options: argparse.Namespace, folder: Path) -> None:
                 for kind in kinds:
                     copied = folder / f"run-{number}-{kind}.db"
                     shutil.copy(database, copied)
-                    profile = None
-                    if options.profile and number == 0:
-                        profile = Path(options.profile) / f"start-{slug}.{kind}.prof"
-                    bot = await spawn(kind, double, database=copied, profile_start=profile)
+                    bot = await spawn(kind, double, database=copied)
                     await bot.quit()
                     ready.add(kind, bot.ready["ready"])
                     spawned.add(kind, bot.spawn_to_ready)
                     memory.add(kind, bot.ready["rss_kib"])
+            if options.profile:  # one more start each, profiled, not in the figures
+                for kind in ("bare", "project"):
+                    copied = folder / f"profiled-{kind}.db"
+                    shutil.copy(database, copied)
+                    profile = Path(options.profile) / f"start-{slug}.{kind}.prof"
+                    await (await spawn(kind, double, database=copied, profile_start=profile)).quit()
             figures += [ready, spawned, memory]
             print(f"  measured start: {label}", file=sys.stderr)
     table(f"Start and memory: {options.rounds} rounds, a fresh process each time", figures)

@@ -10,11 +10,6 @@ from bot.groups.rules import SETTING_COLUMNS, Group, PresenterMode, Role, Roster
 from bot.kernel.clock import from_unix, to_unix
 from bot.kernel.db import Reader, Transaction
 
-
-def _group(row: sqlite3.Row) -> Group:
-    return group_from(row)
-
-
 GROUP_COLUMNS = (
     "id",
     "guild_id",
@@ -88,13 +83,13 @@ async def create_group(
 
 
 async def get_group(database: Reader, group_id: int) -> Group | None:
-    found = await database.fetch_as(_group, "SELECT * FROM groups WHERE id = ?", (group_id,))
+    found = await database.fetch_as(group_from, "SELECT * FROM groups WHERE id = ?", (group_id,))
     return found[0] if found else None
 
 
 async def group_by_name(database: Reader, guild_id: int, name: str) -> Group | None:
     found = await database.fetch_as(
-        _group,
+        group_from,
         "SELECT * FROM groups WHERE guild_id = ? AND name_key = ?",
         (guild_id, name_key(name)),
     )
@@ -103,20 +98,20 @@ async def group_by_name(database: Reader, guild_id: int, name: str) -> Group | N
 
 async def groups_by_channel(database: Reader, channel_id: int) -> list[Group]:
     return await database.fetch_as(
-        _group, "SELECT * FROM groups WHERE channel_id = ? ORDER BY name_key", (channel_id,)
+        group_from, "SELECT * FROM groups WHERE channel_id = ? ORDER BY name_key", (channel_id,)
     )
 
 
 async def groups_in_guild(database: Reader, guild_id: int) -> list[Group]:
     return await database.fetch_as(
-        _group, "SELECT * FROM groups WHERE guild_id = ? ORDER BY name_key", (guild_id,)
+        group_from, "SELECT * FROM groups WHERE guild_id = ? ORDER BY name_key", (guild_id,)
     )
 
 
 async def groups_of_user(database: Reader, guild_id: int | None, user_id: int) -> list[Group]:
     """The groups whose roster has the user, in one server or (guild_id None) anywhere."""
     return await database.fetch_as(
-        _group,
+        group_from,
         """
         SELECT g.* FROM groups AS g JOIN members AS m ON m.group_id = g.id
         WHERE m.user_id = ? AND (? IS NULL OR g.guild_id = ?)

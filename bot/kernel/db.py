@@ -57,18 +57,22 @@ T = TypeVar("T")
 _Key = tuple[str, tuple[Any, ...], Any]  # the SQL, its parameters, the conversion (or None)
 
 
+_ANY_TABLE = "*"  # where an answer naming no known table is filed: any write forgets it
+
+
 class Remembered:
     """SELECT answers, each filed under the tables its SQL names (a word of the SQL that
     is a table's name: more than it reads at worst, which only forgets more often).
 
-    An answer holding a BLOB (a ciphertext, a reflection's tag) is never remembered: a
-    secret stays on the disk, encrypted, and leaves memory once it has been used."""
+    Nothing holding a BLOB, in its answer or its parameters (a ciphertext, a reflection's
+    tag), is remembered: a secret stays on the disk, encrypted, and leaves memory once
+    it has been used."""
 
     def __init__(self, tables: Iterable[str]) -> None:
         names = sorted(tables, key=len, reverse=True)
         self._names = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b", re.I)
         self._answers: dict[_Key, list[Any]] = {}
-        self._readers: dict[str, set[_Key]] = {}
+        self._readers: dict[str, set[_Key]] = {}  # table: the answers filed under it
         self._tables_of: dict[str, frozenset[str]] = {}
 
     def __len__(self) -> int:
@@ -79,31 +83,39 @@ class Remembered:
 
     def put(self, key: _Key, rows: Sequence[sqlite3.Row], answer: list[Any]) -> None:
         """Remember `answer`, made of `rows` (themselves, or what they were converted to)."""
-        if len(rows) > REMEMBERED_ROWS or any(bytes in map(type, row) for row in rows):
+        if (
+            len(rows) > REMEMBERED_ROWS
+            or bytes in map(type, key[1])
+            or any(bytes in map(type, row) for row in rows)
+        ):
             return
-        tables = self._tables(key[0])
         if len(self._answers) >= REMEMBERED_ANSWERS:
             self.forget(None)
         self._answers[key] = answer
-        for table in tables:
+        for table in self._tables(key[0]):
             self._readers.setdefault(table, set()).add(key)
 
     def forget(self, tables: Iterable[str] | None) -> None:
-        """Forget the answers that may have read `tables` (None: every answer)."""
+        """Forget the answers that may have read `tables` (None: every answer), and
+        those that name no known table."""
         if tables is None:
             self._answers.clear()
             self._readers.clear()
             return
-        for table in tables:
+        for table in (*tables, _ANY_TABLE):
             for key in self._readers.pop(table.lower(), ()):
-                self._answers.pop(key, None)
+                if self._answers.pop(key, None) is not None:
+                    for other in self._tables(key[0]):  # no longer filed anywhere
+                        readers = self._readers.get(other)
+                        if readers is not None:
+                            readers.discard(key)
 
     def _tables(self, sql: str) -> frozenset[str]:
         tables = self._tables_of.get(sql)
         if tables is None:
             tables = frozenset(name.lower() for name in self._names.findall(sql))
-            self._tables_of[sql] = tables
-        return tables
+            self._tables_of[sql] = tables or frozenset((_ANY_TABLE,))
+        return self._tables_of[sql]
 
 
 class DatabaseError(Exception):
@@ -258,6 +270,7 @@ class Database:
         # (other connections' commits) was last looked at.
         self._remembered: Remembered | None = None
         self._written: set[str] = set()
+        self._reported = 0  # rows the triggers reported, in the current transaction
         self._data_version: int | None = None
         self._looked_at = -LOOK_AGAIN_SECONDS
 
@@ -315,6 +328,7 @@ class Database:
             self._owner = asyncio.current_task()
             tx = Transaction(self._connection, self.reconcilers)
             self._written.clear()
+            self._reported = 0
             changes = self._connection.total_changes
             try:
                 if durable:
@@ -329,12 +343,13 @@ class Database:
             else:
                 await self._control("COMMIT")
             finally:
-                if durable:
-                    await self._control("PRAGMA synchronous = NORMAL")
                 # Forgotten whether it committed or not (a COMMIT that raised may still
-                # have landed), before any other task can read again.
+                # have landed), before any other task can read again, and before
+                # anything else here can be cancelled.
                 self._forget_written(changes)
                 self._owner = None
+                if durable:
+                    await self._control("PRAGMA synchronous = NORMAL")
         if tx.rebuilds:
             await self.vacuum()
         if tx.erases_confidential:
@@ -387,7 +402,7 @@ class Database:
                 "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
             )
             tables = [str(row["name"]) for row in rows]
-            await self._connection.create_function(_CHANGED, 1, self._written.add)
+            await self._connection.create_function(_CHANGED, 1, self._report)
             await self._connection.executescript(  # one round trip
                 "".join(
                     f'CREATE TEMP TRIGGER IF NOT EXISTS "{_CHANGED}_{table}_{change.lower()}"'
@@ -400,15 +415,23 @@ class Database:
             self._remembered = Remembered(tables)
 
     def _forget_written(self, changes_before: int) -> None:
-        """After a transaction: forget what may have read the tables it wrote (everything,
-        if rows changed that no trigger reported: a table made after `remember_reads`)."""
+        """After a transaction: forget what may have read the tables it wrote. Every row
+        written is reported by a trigger; when more rows changed than were reported (a
+        table made after `remember_reads`), everything is forgotten."""
         if self._remembered is None:
             return
-        if self._written:
-            self._remembered.forget(self._written)
-        elif self._connection.total_changes != changes_before:
+        changed = self._connection.total_changes - changes_before
+        if changed > self._reported:
             self._remembered.forget(None)
+        elif changed or self._written:
+            self._remembered.forget(self._written)
         self._written.clear()
+        self._reported = 0
+
+    def _report(self, table: str) -> None:
+        """Called by the triggers, on aiosqlite's thread, once per row written."""
+        self._written.add(table)
+        self._reported += 1
 
     def _in_own_transaction(self) -> bool:
         return self._owner is not None and self._owner is asyncio.current_task()
@@ -464,7 +487,11 @@ class Database:
     ) -> _Key | None:
         """What a remembered answer is filed under; None when it is not to be remembered
         (nothing is, or the statement is not a SELECT, or its parameters are unhashable)."""
-        if self._remembered is None or sql.lstrip()[:6].upper() != "SELECT":
+        if (
+            self._remembered is None
+            or not isinstance(parameters, (tuple, list))  # (named ones: not used)
+            or sql.lstrip()[:6].upper() != "SELECT"
+        ):
             return None
         key = (sql, tuple(parameters), convert)
         try:

@@ -448,7 +448,7 @@ class JobScheduler:
                         continue
                     claimed.append(_job(row))
                     taken.add(row["group_id"])
-                if claimed:  # one statement for the batch: a burst claims a thousand
+                if claimed:  # one statement for the batch, not one per job
                     marks = ",".join("?" for _ in claimed)
                     await tx.execute(
                         "UPDATE jobs SET state = 'running', lease_until = ?,"

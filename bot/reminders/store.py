@@ -34,18 +34,17 @@ class ReminderSubject:
     absent: int
 
 
+_SUBJECT = f"""
+    SELECT s.*, {group_columns("g", "g_")},
+        (SELECT count(*) FROM rsvps WHERE session_id = s.id AND attending = 1) AS yes_,
+        (SELECT count(*) FROM rsvps WHERE session_id = s.id AND attending = 0) AS no_
+    FROM sessions AS s JOIN groups AS g ON g.id = s.group_id WHERE s.id = ?
+"""
+
+
 async def reminder_subject(database: Reader, session_id: int) -> ReminderSubject | None:
     """The session, its group and its RSVP counts; None if the session is gone."""
-    found = await database.fetch_as(
-        _subject,
-        f"""
-        SELECT s.*, {group_columns("g", "g_")},
-            (SELECT count(*) FROM rsvps WHERE session_id = s.id AND attending = 1) AS yes_,
-            (SELECT count(*) FROM rsvps WHERE session_id = s.id AND attending = 0) AS no_
-        FROM sessions AS s JOIN groups AS g ON g.id = s.group_id WHERE s.id = ?
-        """,
-        (session_id,),
-    )
+    found = await database.fetch_as(_subject, _SUBJECT, (session_id,))
     return found[0] if found else None
 
 

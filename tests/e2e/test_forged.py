@@ -481,8 +481,8 @@ def templates(scene: Scene) -> list[re.Pattern[str]]:
 
 
 def form_classes() -> set[str]:
-    """Every form class defined under `cogs/`, by its qualified name (the bot loads its
-    extensions afresh, so the classes themselves are not the ones imported here)."""
+    """Every form class defined under `cogs/`, by its qualified name (every module under
+    `cogs/` imported, those the bot does not load as extensions too)."""
     for module in pkgutil.walk_packages(cogs.__path__, "cogs."):
         importlib.import_module(module.name)
     found: set[str] = set()

@@ -232,3 +232,63 @@ async def test_a_database_opened_without_it_remembers_nothing(tmp_path: Path) ->
         assert statements.count("SELECT 1") == 2
     finally:
         await database.close()
+
+
+async def test_a_read_with_a_blob_parameter_is_never_remembered(
+    database: Database, ran: list[str]
+) -> None:
+    by_secret = "SELECT id FROM sealed WHERE ciphertext = ?"
+    for _ in range(2):  # (a reflection's tag is looked up so)
+        assert await database.scalar(by_secret, (b"\x00\xff",)) == 1
+    assert sum(1 for statement in ran if statement.startswith("SELECT id FROM sealed")) == 2
+
+
+async def test_rows_written_to_a_table_no_trigger_watches_forget_everything(
+    database: Database,
+) -> None:
+    async with database.transaction() as tx:
+        await tx.execute("CREATE TABLE later (id INTEGER PRIMARY KEY)")  # made after
+    assert await database.scalar("SELECT count(*) FROM later") == 0
+    assert await database.scalar(READ, (1,)) == "first"
+    async with database.transaction() as tx:
+        await tx.execute("INSERT INTO later (id) VALUES (1)")  # not reported
+        await tx.execute("INSERT INTO other (id) VALUES (1)")  # reported
+    assert await database.scalar("SELECT count(*) FROM later") == 1
+
+
+async def test_forgotten_answers_leave_nothing_filed(database: Database) -> None:
+    joined = "SELECT n.value FROM notes AS n JOIN tags AS t ON t.note_id = n.id WHERE n.id = ?"
+    for key in range(500):  # answers filed under both tables, keyed by the second, say
+        await database.fetchall(joined, (key,))
+    async with database.transaction() as tx:
+        await tx.execute("UPDATE notes SET value = 'second' WHERE id = 1")
+    remembered = database._remembered
+    assert remembered is not None
+    assert len(remembered) == 0
+    assert all(not keys for keys in remembered._readers.values())
+
+
+async def test_a_durable_transaction_cancelled_at_its_end_still_forgets(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert await database.scalar(READ, (1,)) == "first"
+    control = database._control
+
+    async def cancelled_after_reset(statement: str) -> None:
+        await control(statement)
+        if statement == "PRAGMA synchronous = NORMAL":
+            raise asyncio.CancelledError  # as if the task was cancelled meanwhile
+
+    monkeypatch.setattr(database, "_control", cancelled_after_reset)
+
+    async def send() -> None:
+        async with database.transaction(durable=True) as tx:
+            await tx.execute("UPDATE notes SET value = 'second' WHERE id = 1")
+
+    with pytest.raises(asyncio.CancelledError):
+        await send()
+    monkeypatch.undo()
+    assert await database.scalar(READ, (1,)) == "second"
+    async with database.transaction() as tx:  # and the next transaction can start
+        await tx.execute("UPDATE notes SET value = 'third' WHERE id = 1")
+    assert await database.scalar(READ, (1,)) == "third"
