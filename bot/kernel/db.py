@@ -31,7 +31,7 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,6 +57,9 @@ T = TypeVar("T")
 _Key = tuple[str, tuple[Any, ...], Any]  # the SQL, its parameters, the conversion (or None)
 
 
+_Reads = Callable[
+    [str, Sequence[Any], Callable[[sqlite3.Row], Any] | None], Coroutine[Any, Any, list[Any]]
+]
 _ANY_TABLE = "*"  # where an answer naming no known table is filed: any write forgets it
 
 
@@ -109,6 +112,10 @@ class Remembered:
                         readers = self._readers.get(other)
                         if readers is not None:
                             readers.discard(key)
+
+    def tables_of(self, sql: str) -> frozenset[str]:
+        """The tables an answer of `sql` is filed under."""
+        return self._tables(sql)
 
     def _tables(self, sql: str) -> frozenset[str]:
         tables = self._tables_of.get(sql)
@@ -193,8 +200,14 @@ class Transaction:
     """One write transaction: its connection, the groups it changes, and the notices its
     reconcilers leave for the caller to deliver once it has committed."""
 
-    def __init__(self, connection: aiosqlite.Connection, reconcilers: Sequence[Reconciler]) -> None:
+    def __init__(
+        self,
+        connection: aiosqlite.Connection,
+        reconcilers: Sequence[Reconciler],
+        reads: _Reads | None = None,
+    ) -> None:
         self.connection = connection
+        self._reads = reads  # how its reads are answered (the database's memory), if not directly
         self.notices: list[object] = []
         self.jobs_changed = False
         self.erases_confidential = False
@@ -207,16 +220,24 @@ class Transaction:
         return self.connection.execute(sql, parameters)
 
     async def fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        return list(await self.connection.execute_fetchall(sql, parameters))
+        return await self._answer(sql, parameters, None)
 
     async def fetchone(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Row | None:
         """The first row (the statement runs to its end: ask for one row, by key or LIMIT)."""
-        return next(iter(await self.connection.execute_fetchall(sql, parameters)), None)
+        return next(iter(await self._answer(sql, parameters, None)), None)
 
     async def fetch_as(
         self, convert: Callable[[sqlite3.Row], T], sql: str, parameters: Sequence[Any] = ()
     ) -> list[T]:
-        return [convert(row) for row in await self.connection.execute_fetchall(sql, parameters)]
+        answer: list[T] = await self._answer(sql, parameters, convert)
+        return answer
+
+    async def _answer(
+        self, sql: str, parameters: Sequence[Any], convert: Callable[[sqlite3.Row], Any] | None
+    ) -> list[Any]:
+        if self._reads is not None:
+            return await self._reads(sql, parameters, convert)
+        return _converted(await self.connection.execute_fetchall(sql, parameters), convert)
 
     async def scalar(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
         row = await self.fetchone(sql, parameters)
@@ -271,6 +292,7 @@ class Database:
         self._remembered: Remembered | None = None
         self._written: set[str] = set()
         self._reported = 0  # rows the triggers reported, in the current transaction
+        self._changes_at_begin = 0  # the connection's total_changes when it began
         self._data_version: int | None = None
         self._looked_at = -LOOK_AGAIN_SECONDS
 
@@ -326,14 +348,13 @@ class Database:
             raise RuntimeError("transactions do not nest")
         async with self._lock:
             self._owner = asyncio.current_task()
-            tx = Transaction(self._connection, self.reconcilers)
+            reads = None if self._remembered is None else self._answer_in_transaction
+            tx = Transaction(self._connection, self.reconcilers, reads)
             self._written.clear()
             self._reported = 0
-            changes = self._connection.total_changes
+            changes = self._changes_at_begin = self._connection.total_changes
             try:
-                if durable:
-                    await self._control("PRAGMA synchronous = FULL")
-                await self._control("BEGIN IMMEDIATE")
+                await self._begin(durable)
                 yield tx
                 await tx._reconcile()
             except BaseException:
@@ -360,6 +381,17 @@ class Database:
                     listener()
                 except Exception as error:
                     log_failure(log, "a job listener", error)
+
+    async def _begin(self, durable: bool) -> None:
+        if durable:
+            await self._control("PRAGMA synchronous = FULL")
+        await self._control("BEGIN IMMEDIATE")
+        if self._remembered is not None:
+            # Nobody else can commit until this transaction ends (it holds the write
+            # lock): once another connection's last commit is accounted for, what is
+            # remembered is what this transaction reads.
+            self._looked_at = -LOOK_AGAIN_SECONDS
+            await self._look_for_other_commits()
 
     async def vacuum(self) -> None:
         """Rebuild the database file from its contents (see `rebuild_from_scratch`)."""
@@ -450,10 +482,35 @@ class Database:
         answer: list[T] = await self._answer(sql, parameters, convert)
         return answer
 
+    async def _answer_in_transaction(
+        self, sql: str, parameters: Sequence[Any], convert: Callable[[sqlite3.Row], Any] | None
+    ) -> list[Any]:
+        """A read inside the task's own transaction: from memory, and remembered, as long
+        as the transaction has written none of the tables its SQL names (what it reads
+        is then what is committed); otherwise read as the transaction sees it."""
+        key = self._key(sql, parameters, convert)
+        remembered = self._remembered
+        if key is None or remembered is None or not self._untouched(remembered.tables_of(sql)):
+            return _converted(await self._connection.execute_fetchall(sql, parameters), convert)
+        answer = remembered.get(key)
+        if answer is None:
+            rows = list(await self._connection.execute_fetchall(sql, parameters))
+            answer = _converted(rows, convert)
+            remembered.put(key, rows, answer)
+        return list(answer)
+
+    def _untouched(self, tables: frozenset[str]) -> bool:
+        """The current transaction has written none of `tables` (and nothing unreported)."""
+        if self._connection.total_changes - self._changes_at_begin != self._reported:
+            return False
+        return not any(table.lower() in tables for table in self._written)
+
     async def _answer(
         self, sql: str, parameters: Sequence[Any], convert: Callable[[sqlite3.Row], Any] | None
     ) -> list[Any]:
         if self._in_own_transaction():
+            if self._remembered is not None:
+                return await self._answer_in_transaction(sql, parameters, convert)
             return _converted(await self._connection.execute_fetchall(sql, parameters), convert)
         key = self._key(sql, parameters, convert)
         if key is not None and time.monotonic() - self._looked_at < LOOK_AGAIN_SECONDS:

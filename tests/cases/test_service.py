@@ -197,3 +197,24 @@ async def test_a_note_and_a_flag_are_on_the_disk_before_the_member_is_told(
     ran.clear()
     await case_service.flag_case(database, group, CAROL, NOW)  # (Alice has flagged already)
     assert synced_around("INSERT INTO cases")
+
+
+async def test_a_session_that_started_this_hour_is_no_longer_upcoming(database: Database) -> None:
+    group = await planned_group(database)  # weekly from 2026-12-01 19:00
+    await session_service.plan_sessions(
+        database,
+        group,
+        start="2026-12-02 19:15",
+        duration=90,
+        repeat="once",
+        count=1,
+        actor_id=LEADER,
+        now=NOW,
+    )
+    before = await upcoming_sessions(database, group.id, NOW)
+    off_hour = before[1]
+    assert off_hour.starts_at.minute == 15
+    just_after = off_hour.starts_at + timedelta(minutes=5)  # the same hour as its start
+    assert await upcoming_sessions(database, group.id, just_after) == before[2:]
+    assert await upcoming_sessions(database, group.id, just_after, limit=1) == before[2:3]
+    assert await upcoming_sessions(database, group.id, off_hour.starts_at) == before[2:]

@@ -647,3 +647,17 @@ async def test_a_leader_discord_failed_to_reach_is_retried_alone(
     assert session_id
     # Discord's API description documents no 5xx answer; the double notes the one it gave
     assert len(scene.double.take_errors("status 503 is not documented")) == 1
+
+
+async def test_changing_attending_to_cant_make_it_moves_the_count(scene: Scene) -> None:
+    session_id = await plan_one_session(scene)
+    await advance_to(scene, CHANNEL_DUE)
+    [reminder] = reminders_in(scene)
+    alice = scene.members[0]
+    await scene.double.click(reminder, f"rsvp:{session_id}:yes", alice)
+    await scene.double.click(reminder, f"rsvp:{session_id}:yes", alice)  # the same again
+    assert "1 attending, 0 can't make it" in (reminders_in(scene)[0].content or "")
+    await scene.double.click(reminder, f"rsvp:{session_id}:no", alice)
+    assert "0 attending, 1 can't make it" in (reminders_in(scene)[0].content or "")
+    listing = reply_text(await scene.slash("session list", alice))
+    assert "0 attending, 1 can't make it" in listing

@@ -84,16 +84,30 @@ async def test_a_rollback_forgets_too(database: Database) -> None:
     assert await database.scalar(READ, (1,)) == "first"
 
 
-async def test_reads_inside_the_own_transaction_are_neither_remembered_nor_recalled(
+async def test_inside_a_transaction_only_what_it_has_not_written_is_recalled(
     database: Database, ran: list[str]
 ) -> None:
+    others = "SELECT count(*) FROM other"
     assert await database.scalar(READ, (1,)) == "first"  # remembered
+    assert await database.scalar(others) == 0
     async with database.transaction() as tx:
+        assert await tx.scalar(READ, (1,)) == "first"  # recalled: nothing written yet
         await tx.execute("UPDATE notes SET value = 'second' WHERE id = 1")
-        assert await database.scalar(READ, (1,)) == "second"
-        assert await database.scalar(READ, (1,)) == "second"
+        assert await database.scalar(READ, (1,)) == "second"  # its own row, read
         assert await tx.scalar(READ, (1,)) == "second"
-    assert reads(ran) == 4
+        assert await tx.scalar(others) == 0  # not written: still recalled
+    assert reads(ran) == 3
+    assert ran.count(others) == 1
+
+
+async def test_a_transaction_sees_another_connections_commit_at_once(
+    database: Database,
+) -> None:
+    assert await database.scalar(READ, (1,)) == "first"  # remembered, looked just now
+    with sqlite3.connect(database.path) as other:
+        other.execute("UPDATE notes SET value = 'from elsewhere' WHERE id = 1")
+    async with database.transaction() as tx:  # decides on what is committed, exactly
+        assert await tx.scalar(READ, (1,)) == "from elsewhere"
 
 
 async def test_another_task_never_sees_uncommitted_rows(database: Database) -> None:

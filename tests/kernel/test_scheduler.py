@@ -352,3 +352,24 @@ async def test_a_job_that_expires_is_retried_for_as_long_as_it_is_useful(
     await settle(scheduler)
     assert await job_state(database, "reminder") == "skipped"
     await scheduler.stop()
+
+
+async def test_a_claimed_batch_is_all_marked_running(database: Database) -> None:
+    # one job for each of three groups: a claim takes at most one job per group
+    async with database.transaction() as tx:
+        for group_id in (1, 2, 3):
+            await tx.execute(
+                "INSERT INTO groups (id, guild_id, name, name_key, channel_id, timezone,"
+                " created_at) VALUES (?, 1, ?, ?, 2, 'UTC', 0)",
+                (group_id, f"G{group_id}", f"g{group_id}"),
+            )
+            await JobScheduler.write_pending(
+                tx, group_id=group_id, kinds=["test"], jobs=[JobSpec("test", f"g{group_id}", START)]
+            )
+    scheduler = JobScheduler(database, ManualClock(START))
+    claimed = await scheduler._claim_next(3)
+    assert sorted(job.key for job in claimed) == ["g1", "g2", "g3"]
+    rows = await database.fetchall("SELECT state, attempts, lease_until FROM jobs")
+    assert [(row["state"], row["attempts"]) for row in rows] == [("running", 1)] * 3
+    assert all(row["lease_until"] == to_unix(START) + int(LEASE.total_seconds()) for row in rows)
+    assert await scheduler._claim_next(3) == []  # a second claimer gets nothing
