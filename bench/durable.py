@@ -11,7 +11,8 @@ NOTES notes (each member's first, so nothing is replaced and no checkpoint follo
 
 each next to a plain SQLite insert and commit of as many bytes (the note's ciphertext)
 in a database on the same disk, in the same mode (WAL, `synchronous = FULL`), the two
-taken in turn so that both see the same disk. Printed as medians and ratios.
+taken in turn so that both see the same disk; and the same plain insert and commit
+through aiosqlite (what its three round trips add). Printed as medians and ratios.
 
 Run: `.venv/bin/python -m bench.durable` (`--notes N`).
 """
@@ -28,6 +29,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import aiosqlite
 
 from bench.speed import BotProcess, Clinic, build_clinic, new_double, spawn, use_bytecode_cache
 from tests.double import DiscordDouble, User
@@ -55,6 +58,23 @@ def plain_insert(raw: sqlite3.Connection, data: bytes) -> float:
     raw.execute("BEGIN IMMEDIATE")
     raw.execute("INSERT INTO notes (note) VALUES (?)", (data,))
     raw.execute("COMMIT")
+    return time.perf_counter() - started
+
+
+async def through_aiosqlite(folder: Path) -> aiosqlite.Connection:
+    connection = await aiosqlite.connect(folder / "plain-aiosqlite.db", isolation_level=None)
+    await connection.execute("PRAGMA journal_mode = WAL")
+    await connection.execute("PRAGMA synchronous = FULL")
+    await connection.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, note BLOB NOT NULL)")
+    return connection
+
+
+async def aiosqlite_insert(connection: aiosqlite.Connection, data: bytes) -> float:
+    """The same insert and commit through aiosqlite: three round trips to its thread."""
+    started = time.perf_counter()
+    await connection.execute("BEGIN IMMEDIATE")
+    await connection.execute("INSERT INTO notes (note) VALUES (?)", (data,))
+    await connection.execute("COMMIT")
     return time.perf_counter() - started
 
 
@@ -98,23 +118,28 @@ async def measure(notes: int, folder: Path) -> dict[str, list[float]]:
     async with new_double(validate=False) as double:
         clinic, bot = await plan_term(double, notes, folder / "bot.db")
         raw = plain_database(folder)
+        hopping = await through_aiosqlite(folder)
         data = os.urandom(len(NOTE.encode()) + CIPHERTEXT_OVERHEAD)
         pressed: list[float] = []
         plain: list[float] = []
+        plain_aiosqlite: list[float] = []
         try:
             await bot.ask("watch-notes")
             for member in clinic.members:
                 plain.append(plain_insert(raw, data))
+                plain_aiosqlite.append(await aiosqlite_insert(hopping, data))
                 pressed.append(await confirm_a_note(double, member, clinic))
             stored = (await bot.ask("notes"))["notes"]
         finally:
             await bot.quit()
+            await hopping.close()
             with contextlib.suppress(sqlite3.Error):
                 raw.close()
     return {
         "own": [end - start for start, end in stored],
         "end to end": [end - at for (_, end), at in zip(stored, pressed, strict=True)],
         "plain": plain,
+        "plain through aiosqlite": plain_aiosqlite,
     }
 
 
@@ -137,6 +162,11 @@ async def main(arguments: list[str] | None = None) -> None:
             else ("end to end (press sent → committed)")
         )
         print(f"| {label} | {value * 1000:.2f} ms | {plain * 1000:.2f} ms | x{value / plain:.2f} |")
+    hopping = statistics.median(figures["plain through aiosqlite"])
+    print(
+        f"| the plain insert + commit through aiosqlite (3 round trips) | {hopping * 1000:.2f} ms"
+        f" | {plain * 1000:.2f} ms | x{hopping / plain:.2f} |"
+    )
     sys.stdout.flush()
 
 
