@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from datetime import datetime
 from typing import Any
@@ -10,24 +11,8 @@ from bot.groups.rules import SETTING_COLUMNS, Group, PresenterMode, Role, Roster
 from bot.kernel.clock import from_unix, to_unix
 from bot.kernel.db import Reader, Transaction
 
-GROUP_COLUMNS = (
-    "id",
-    "guild_id",
-    "name",
-    "channel_id",
-    "timezone",
-    "presenter_mode",
-    "remind_channel_min",
-    "remind_presenter_min",
-    "remind_leaders_min",
-    "reflection_threshold",
-    "reflection_window_h",
-    "reflection_release",
-    "case_retention_h",
-    "leaders_channel_id",
-    "term_start",
-    "mirror_events",
-)
+# What `group_from` reads: a column for each of the dataclass's fields, by its name.
+GROUP_COLUMNS = tuple(field.name for field in dataclasses.fields(Group))
 
 
 def group_columns(table: str, prefix: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -110,24 +111,33 @@ async def test_a_transaction_sees_another_connections_commit_at_once(
         assert await tx.scalar(READ, (1,)) == "from elsewhere"
 
 
-async def test_another_task_never_sees_uncommitted_rows(database: Database) -> None:
-    changing = asyncio.Event()
-    release = asyncio.Event()
+@asynccontextmanager
+async def held_open(database: Database, statement: str) -> AsyncIterator[asyncio.Task[None]]:
+    """Another task's transaction that has run `statement` and not yet committed; it
+    commits when the block ends (the task is awaited then)."""
+    changing, release = asyncio.Event(), asyncio.Event()
 
     async def change() -> None:
         async with database.transaction() as tx:
-            await tx.execute("INSERT INTO notes (id, value) VALUES (2, 'uncommitted')")
+            await tx.execute(statement)
             changing.set()
             await release.wait()
 
     writer = asyncio.create_task(change())
     await changing.wait()
-    # remembered from before nothing: waits for the commit, then reads what it committed
-    reader = asyncio.create_task(database.scalar(READ, (2,)))
-    await asyncio.sleep(0.05)
-    assert not reader.done()
-    release.set()
-    await writer
+    try:
+        yield writer
+    finally:
+        release.set()
+        await writer
+
+
+async def test_another_task_never_sees_uncommitted_rows(database: Database) -> None:
+    async with held_open(database, "INSERT INTO notes (id, value) VALUES (2, 'uncommitted')"):
+        # remembered from before nothing: waits for the commit, then reads what it committed
+        reader = asyncio.create_task(database.scalar(READ, (2,)))
+        await asyncio.sleep(0.05)
+        assert not reader.done()
     assert await reader == "uncommitted"
 
 
@@ -135,21 +145,9 @@ async def test_an_answer_from_before_a_transaction_is_its_state_before_it(
     database: Database,
 ) -> None:
     assert await database.scalar(READ, (1,)) == "first"
-    changing = asyncio.Event()
-    release = asyncio.Event()
-
-    async def change() -> None:
-        async with database.transaction() as tx:
-            await tx.execute("UPDATE notes SET value = 'second' WHERE id = 1")
-            changing.set()
-            await release.wait()
-
-    writer = asyncio.create_task(change())
-    await changing.wait()
-    # the committed state, as another connection would read it, without waiting
-    assert await asyncio.wait_for(database.scalar(READ, (1,)), 1) == "first"
-    release.set()
-    await writer
+    async with held_open(database, "UPDATE notes SET value = 'second' WHERE id = 1"):
+        # the committed state, as another connection would read it, without waiting
+        assert await asyncio.wait_for(database.scalar(READ, (1,)), 1) == "first"
     assert await database.scalar(READ, (1,)) == "second"
 
 
