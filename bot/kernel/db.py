@@ -471,7 +471,8 @@ class Database:
     async def fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """The rows of a statement, in one round trip. Outside the caller's own
         transaction it waits for another task's transaction to end (so it never sees that
-        one's uncommitted rows), unless the answer is remembered from before it."""
+        one's uncommitted rows), unless the answer is remembered (what is remembered is
+        always committed state)."""
         return await self._answer(sql, parameters, None)
 
     async def fetch_as(
@@ -500,9 +501,13 @@ class Database:
         return list(answer)
 
     def _untouched(self, tables: frozenset[str]) -> bool:
-        """The current transaction has written none of `tables` (and nothing unreported)."""
-        if self._connection.total_changes - self._changes_at_begin != self._reported:
+        """The current transaction has written none of `tables` (and nothing unreported);
+        for an answer naming no known table (a view, `last_insert_rowid()`): nothing."""
+        changed = self._connection.total_changes - self._changes_at_begin
+        if changed != self._reported:
             return False
+        if _ANY_TABLE in tables:
+            return changed == 0
         return not any(table.lower() in tables for table in self._written)
 
     async def _answer(

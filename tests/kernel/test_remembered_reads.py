@@ -304,3 +304,13 @@ async def test_a_durable_transaction_cancelled_at_its_end_still_forgets(
     async with database.transaction() as tx:  # and the next transaction can start
         await tx.execute("UPDATE notes SET value = 'third' WHERE id = 1")
     assert await database.scalar(READ, (1,)) == "third"
+
+
+async def test_inside_a_transaction_an_answer_naming_no_table_is_not_recalled_after_a_write(
+    database: Database,
+) -> None:
+    async with database.transaction() as tx:
+        await tx.execute("INSERT INTO other (id) VALUES (5)")
+        assert await tx.scalar("SELECT last_insert_rowid()") == 5
+        await tx.execute("INSERT INTO other (id) VALUES (6)")
+        assert await tx.scalar("SELECT last_insert_rowid()") == 6

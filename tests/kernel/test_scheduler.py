@@ -201,10 +201,16 @@ async def test_rescheduling_replaces_a_pending_job_and_cancel_removes_it(
     await scheduler.stop()
 
 
-async def test_two_processes_on_one_database_run_a_job_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("remembering", [False, True], ids=["reads", "remembered-reads"])
+async def test_two_processes_on_one_database_run_a_job_once(
+    tmp_path: Path, remembering: bool
+) -> None:
     clock = ManualClock(START)
     first_db = await open_database(tmp_path / "jobs.db")
     second_db = await open_database(tmp_path / "jobs.db")
+    if remembering:  # as the bot's database does: claims decided on remembered reads
+        await first_db.remember_reads()
+        await second_db.remember_reads()
     first_handler, second_handler = Recorder(), Recorder()
     first = await started(first_db, clock, first_handler)
     second = await started(second_db, clock, second_handler)
