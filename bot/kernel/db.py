@@ -95,7 +95,7 @@ class Remembered:
         if len(self._answers) >= REMEMBERED_ANSWERS:
             self.forget(None)
         self._answers[key] = answer
-        for table in self._tables(key[0]):
+        for table in self.tables_of(key[0]):
             self._readers.setdefault(table, set()).add(key)
 
     def forget(self, tables: Iterable[str] | None) -> None:
@@ -106,23 +106,20 @@ class Remembered:
             self._readers.clear()
             return
         for table in (*tables, _ANY_TABLE):
-            for key in self._readers.pop(table.lower(), ()):
+            for key in self._readers.pop(table, ()):
                 if self._answers.pop(key, None) is not None:
-                    for other in self._tables(key[0]):  # no longer filed anywhere
+                    for other in self.tables_of(key[0]):  # no longer filed anywhere
                         readers = self._readers.get(other)
                         if readers is not None:
                             readers.discard(key)
 
     def tables_of(self, sql: str) -> frozenset[str]:
-        """The tables an answer of `sql` is filed under."""
-        return self._tables(sql)
-
-    def _tables(self, sql: str) -> frozenset[str]:
+        """The tables (lower case) an answer of `sql` is filed under."""
         tables = self._tables_of.get(sql)
         if tables is None:
-            tables = frozenset(name.lower() for name in self._names.findall(sql))
-            self._tables_of[sql] = tables or frozenset((_ANY_TABLE,))
-        return self._tables_of[sql]
+            named = frozenset(name.lower() for name in self._names.findall(sql))
+            tables = self._tables_of[sql] = named or frozenset((_ANY_TABLE,))
+        return tables
 
 
 class DatabaseError(Exception):
@@ -179,6 +176,16 @@ def _converted(
     return list(rows) if convert is None else [convert(row) for row in rows]
 
 
+async def _read(
+    connection: aiosqlite.Connection,
+    sql: str,
+    parameters: Sequence[Any],
+    convert: Callable[[sqlite3.Row], Any] | None,
+) -> list[Any]:
+    """The statement's rows (converted), in one round trip, nothing remembered."""
+    return _converted(await connection.execute_fetchall(sql, parameters), convert)
+
+
 class Reconciler(Protocol):
     """Something derived from a group's data (its rota, its reminder jobs), kept in line
     with every change to the group inside the change's own transaction."""
@@ -201,13 +208,10 @@ class Transaction:
     reconcilers leave for the caller to deliver once it has committed."""
 
     def __init__(
-        self,
-        connection: aiosqlite.Connection,
-        reconcilers: Sequence[Reconciler],
-        reads: _Reads | None = None,
+        self, connection: aiosqlite.Connection, reconcilers: Sequence[Reconciler], reads: _Reads
     ) -> None:
         self.connection = connection
-        self._reads = reads  # how its reads are answered (the database's memory), if not directly
+        self._reads = reads  # how its reads are answered (`Database._answer_in_transaction`)
         self.notices: list[object] = []
         self.jobs_changed = False
         self.erases_confidential = False
@@ -220,24 +224,17 @@ class Transaction:
         return self.connection.execute(sql, parameters)
 
     async def fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        return await self._answer(sql, parameters, None)
+        return await self._reads(sql, parameters, None)
 
     async def fetchone(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Row | None:
         """The first row (the statement runs to its end: ask for one row, by key or LIMIT)."""
-        return next(iter(await self._answer(sql, parameters, None)), None)
+        return next(iter(await self._reads(sql, parameters, None)), None)
 
     async def fetch_as(
         self, convert: Callable[[sqlite3.Row], T], sql: str, parameters: Sequence[Any] = ()
     ) -> list[T]:
-        answer: list[T] = await self._answer(sql, parameters, convert)
+        answer: list[T] = await self._reads(sql, parameters, convert)
         return answer
-
-    async def _answer(
-        self, sql: str, parameters: Sequence[Any], convert: Callable[[sqlite3.Row], Any] | None
-    ) -> list[Any]:
-        if self._reads is not None:
-            return await self._reads(sql, parameters, convert)
-        return _converted(await self.connection.execute_fetchall(sql, parameters), convert)
 
     async def scalar(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
         row = await self.fetchone(sql, parameters)
@@ -348,11 +345,10 @@ class Database:
             raise RuntimeError("transactions do not nest")
         async with self._lock:
             self._owner = asyncio.current_task()
-            reads = None if self._remembered is None else self._answer_in_transaction
-            tx = Transaction(self._connection, self.reconcilers, reads)
+            tx = Transaction(self._connection, self.reconcilers, self._answer_in_transaction)
             self._written.clear()
             self._reported = 0
-            changes = self._changes_at_begin = self._connection.total_changes
+            self._changes_at_begin = self._connection.total_changes
             try:
                 await self._begin(durable)
                 yield tx
@@ -367,7 +363,7 @@ class Database:
                 # Forgotten whether it committed or not (a COMMIT that raised may still
                 # have landed), before any other task can read again, and before
                 # anything else here can be cancelled.
-                self._forget_written(changes)
+                self._forget_written()
                 self._owner = None
                 if durable:
                     await self._control("PRAGMA synchronous = NORMAL")
@@ -390,8 +386,7 @@ class Database:
             # Nobody else can commit until this transaction ends (it holds the write
             # lock): once another connection's last commit is accounted for, what is
             # remembered is what this transaction reads.
-            self._looked_at = -LOOK_AGAIN_SECONDS
-            await self._look_for_other_commits()
+            await self._look_for_other_commits(at_once=True)
 
     async def vacuum(self) -> None:
         """Rebuild the database file from its contents (see `rebuild_from_scratch`)."""
@@ -439,29 +434,28 @@ class Database:
                 "".join(
                     f'CREATE TEMP TRIGGER IF NOT EXISTS "{_CHANGED}_{table}_{change.lower()}"'
                     f' AFTER {change} ON main."{table}"'
-                    f" BEGIN SELECT {_CHANGED}('{table}'); END;\n"
+                    f" BEGIN SELECT {_CHANGED}('{table.lower()}'); END;\n"
                     for table in tables
                     for change in ("INSERT", "UPDATE", "DELETE")
                 )
             )
             self._remembered = Remembered(tables)
 
-    def _forget_written(self, changes_before: int) -> None:
+    def _forget_written(self) -> None:
         """After a transaction: forget what may have read the tables it wrote. Every row
         written is reported by a trigger; when more rows changed than were reported (a
         table made after `remember_reads`), everything is forgotten."""
         if self._remembered is None:
             return
-        changed = self._connection.total_changes - changes_before
+        changed = self._connection.total_changes - self._changes_at_begin
         if changed > self._reported:
             self._remembered.forget(None)
         elif changed or self._written:
             self._remembered.forget(self._written)
-        self._written.clear()
-        self._reported = 0
 
     def _report(self, table: str) -> None:
-        """Called by the triggers, on aiosqlite's thread, once per row written."""
+        """Called by the triggers, on aiosqlite's thread, once per row written (`table`
+        in lower case)."""
         self._written.add(table)
         self._reported += 1
 
@@ -490,33 +484,40 @@ class Database:
         as the transaction has written none of the tables its SQL names (what it reads
         is then what is committed); otherwise read as the transaction sees it."""
         key = self._key(sql, parameters, convert)
-        remembered = self._remembered
-        if key is None or remembered is None or not self._untouched(remembered.tables_of(sql)):
-            return _converted(await self._connection.execute_fetchall(sql, parameters), convert)
-        answer = remembered.get(key)
+        if key is None or not self._untouched(sql):
+            return await _read(self._connection, sql, parameters, convert)
+        return await self._recalled_or_read(key, parameters, convert)
+
+    async def _recalled_or_read(
+        self, key: _Key, parameters: Sequence[Any], convert: Callable[[sqlite3.Row], Any] | None
+    ) -> list[Any]:
+        """The remembered answer under `key`, or the statement's, then remembered."""
+        assert self._remembered is not None
+        answer = self._remembered.get(key)
         if answer is None:
-            rows = list(await self._connection.execute_fetchall(sql, parameters))
+            rows = list(await self._connection.execute_fetchall(key[0], parameters))
             answer = _converted(rows, convert)
-            remembered.put(key, rows, answer)
+            self._remembered.put(key, rows, answer)
         return list(answer)
 
-    def _untouched(self, tables: frozenset[str]) -> bool:
-        """The current transaction has written none of `tables` (and nothing unreported);
-        for an answer naming no known table (a view, `last_insert_rowid()`): nothing."""
+    def _untouched(self, sql: str) -> bool:
+        """The current transaction has written none of the tables `sql` names (and
+        nothing unreported); for SQL naming no known table (a view,
+        `last_insert_rowid()`): nothing at all."""
+        assert self._remembered is not None
         changed = self._connection.total_changes - self._changes_at_begin
         if changed != self._reported:
             return False
+        tables = self._remembered.tables_of(sql)
         if _ANY_TABLE in tables:
             return changed == 0
-        return not any(table.lower() in tables for table in self._written)
+        return tables.isdisjoint(self._written)
 
     async def _answer(
         self, sql: str, parameters: Sequence[Any], convert: Callable[[sqlite3.Row], Any] | None
     ) -> list[Any]:
         if self._in_own_transaction():
-            if self._remembered is not None:
-                return await self._answer_in_transaction(sql, parameters, convert)
-            return _converted(await self._connection.execute_fetchall(sql, parameters), convert)
+            return await self._answer_in_transaction(sql, parameters, convert)
         key = self._key(sql, parameters, convert)
         if key is not None and time.monotonic() - self._looked_at < LOOK_AGAIN_SECONDS:
             assert self._remembered is not None
@@ -525,16 +526,9 @@ class Database:
                 return list(remembered)
         async with self._lock:
             if key is None:
-                rows = await self._connection.execute_fetchall(sql, parameters)
-                return _converted(rows, convert)
+                return await _read(self._connection, sql, parameters, convert)
             await self._look_for_other_commits()
-            assert self._remembered is not None
-            remembered = self._remembered.get(key)
-            if remembered is None:
-                rows = list(await self._connection.execute_fetchall(sql, parameters))
-                remembered = _converted(rows, convert)
-                self._remembered.put(key, rows, remembered)
-            return list(remembered)
+            return await self._recalled_or_read(key, parameters, convert)
 
     async def fetchone(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Row | None:
         """The first row (the statement runs to its end: ask for one row, by key or LIMIT)."""
@@ -562,11 +556,12 @@ class Database:
             return None
         return key
 
-    async def _look_for_other_commits(self) -> None:
+    async def _look_for_other_commits(self, *, at_once: bool = False) -> None:
         """Forget everything when another connection has committed since the last look
-        (called with the lock held, at most every `LOOK_AGAIN_SECONDS`)."""
+        (called with the lock held, at most every `LOOK_AGAIN_SECONDS` unless
+        `at_once`: a transaction beginning)."""
         now = time.monotonic()
-        if now - self._looked_at < LOOK_AGAIN_SECONDS:
+        if not at_once and now - self._looked_at < LOOK_AGAIN_SECONDS:
             return
         rows = await self._connection.execute_fetchall("PRAGMA data_version")
         version = int(next(iter(rows))[0])
