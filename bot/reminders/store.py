@@ -11,7 +11,7 @@ from bot.groups.rules import Group
 from bot.groups.store import group_columns, group_from
 from bot.kernel.clock import from_unix, to_unix
 from bot.kernel.db import Reader, Transaction
-from bot.sessions.store import Session
+from bot.sessions.store import RSVP_COUNT_COLUMNS, Session, rsvp_counts_of
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,7 @@ class ReminderSubject:
 
 
 _SUBJECT = f"""
-    SELECT s.*, {group_columns("g", "g_")},
-        (SELECT count(*) FROM rsvps WHERE session_id = s.id AND attending = 1) AS yes_,
-        (SELECT count(*) FROM rsvps WHERE session_id = s.id AND attending = 0) AS no_
+    SELECT s.*, {group_columns("g", "g_")}, {RSVP_COUNT_COLUMNS}
     FROM sessions AS s JOIN groups AS g ON g.id = s.group_id WHERE s.id = ?
 """
 
@@ -49,7 +47,7 @@ async def reminder_subject(database: Reader, session_id: int) -> ReminderSubject
 
 
 def _subject(row: sqlite3.Row) -> ReminderSubject:
-    return ReminderSubject(Session.from_row(row), group_from(row, "g_"), row["yes_"], row["no_"])
+    return ReminderSubject(Session.from_row(row), group_from(row, "g_"), *rsvp_counts_of(row))
 
 
 async def record_reminder_message(

@@ -182,14 +182,26 @@ class RsvpState:
     absent: int
 
 
+RSVP_COUNT_COLUMNS = """
+    (SELECT count(*) FROM rsvps WHERE session_id = s.id AND attending = 1) AS yes_,
+    (SELECT count(*) FROM rsvps WHERE session_id = s.id AND attending = 0) AS no_
+"""
+"""The RSVP counts of the session `s` of a statement, as columns; `rsvp_counts_of` reads
+them from its rows."""
+
+
+def rsvp_counts_of(row: sqlite3.Row) -> tuple[int, int]:
+    """(attending, can't make it) from a row selecting `RSVP_COUNT_COLUMNS`."""
+    return row["yes_"], row["no_"]
+
+
 async def rsvp_state(database: Reader, session_id: int, user_id: int) -> RsvpState | None:
     row = await database.fetchone(
-        """
+        f"""
         SELECT s.*,
             (SELECT role FROM members WHERE group_id = s.group_id AND user_id = ?) AS role_,
             (SELECT attending FROM rsvps WHERE session_id = s.id AND user_id = ?) AS previous_,
-            (SELECT count(*) FROM rsvps WHERE session_id = s.id AND attending = 1) AS yes_,
-            (SELECT count(*) FROM rsvps WHERE session_id = s.id AND attending = 0) AS no_
+            {RSVP_COUNT_COLUMNS}
         FROM sessions AS s WHERE s.id = ?
         """,
         (user_id, user_id, session_id),
@@ -197,7 +209,7 @@ async def rsvp_state(database: Reader, session_id: int, user_id: int) -> RsvpSta
     if row is None:
         return None
     previous = None if row["previous_"] is None else bool(row["previous_"])
-    return RsvpState(Session.from_row(row), row["role_"], previous, row["yes_"], row["no_"])
+    return RsvpState(Session.from_row(row), row["role_"], previous, *rsvp_counts_of(row))
 
 
 async def write_rsvp(tx: Transaction, session_id: int, user_id: int, *, attending: bool) -> None:
